@@ -1,0 +1,102 @@
+"""Build the character model tables in ``src/textfix/data/``.
+
+Source: the shared clean corpus (``../shared/corpus/<lang>/*.txt``). Its files and
+their licences (Apache-2.0, MIT, MPL-2.0, CC BY-SA 3.0, CC0-1.0, BSD, public
+domain) are listed in ``../shared/corpus/SOURCES.md``. Only aggregate counts are
+written, never text: a unigram table of every character seen at least
+``--min-unigram`` times and the most frequent character bigrams.
+
+Each language gets equal weight, so a character's probability is the mean of its
+per-language probabilities. That keeps Korean or Czech characters from looking
+rare just because there is more Chinese in the corpus.
+
+Output format (gzip, UTF-8, tab separated)::
+
+    #textfix-charmodel v1 <scale>
+    U <char> <-round(scale * ln p)>
+    B <char><char> <-round(scale * ln p)>
+
+Usage::
+
+    python scripts/build_charmodel.py [--corpus ../shared/corpus] [--bigrams 250000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import gzip
+import math
+import os
+import sys
+
+SCALE = 10  # log-probabilities are stored in tenths of a nat
+
+
+def escape(key: str) -> str:
+    """Backslash-escape the characters that the line format uses as separators."""
+    return key.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+
+
+def count_language(paths: list[str]) -> tuple[collections.Counter[str], collections.Counter[str]]:
+    uni: collections.Counter[str] = collections.Counter()
+    bi: collections.Counter[str] = collections.Counter()
+    for path in paths:
+        with open(path, encoding="utf-8") as fh:
+            for line in fh:
+                line = line.rstrip("\n")
+                if not line:
+                    continue
+                padded = "\n" + line + "\n"
+                uni.update(line)
+                uni["\n"] += 1
+                bi.update(padded[i : i + 2] for i in range(len(padded) - 1))
+    return uni, bi
+
+
+def main() -> int:
+    here = os.path.dirname(os.path.abspath(__file__))
+    root = os.path.dirname(here)
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--corpus", default=os.path.join(root, "..", "shared", "corpus"))
+    ap.add_argument("--out", default=os.path.join(root, "src", "textfix", "data", "charmodel.tsv.gz"))
+    ap.add_argument("--bigrams", type=int, default=250_000)
+    ap.add_argument("--min-unigram", type=int, default=2)
+    args = ap.parse_args()
+
+    langs = sorted(d for d in os.listdir(args.corpus) if os.path.isdir(os.path.join(args.corpus, d)))
+    if not langs:
+        print("no corpus found at", args.corpus, file=sys.stderr)
+        return 2
+    uni_p: collections.defaultdict[str, float] = collections.defaultdict(float)
+    bi_p: collections.defaultdict[str, float] = collections.defaultdict(float)
+    raw_uni: collections.Counter[str] = collections.Counter()
+    for lang in langs:
+        d = os.path.join(args.corpus, lang)
+        paths = sorted(os.path.join(d, f) for f in os.listdir(d) if f.endswith(".txt"))
+        uni, bi = count_language(paths)
+        nu, nb = sum(uni.values()), sum(bi.values())
+        for ch, n in uni.items():
+            uni_p[ch] += n / nu / len(langs)
+        for pair, n in bi.items():
+            if n >= 2:
+                bi_p[pair] += n / nb / len(langs)
+        raw_uni.update(uni)
+        print(f"{lang}: {nu} chars, {len(uni)} distinct, {len(bi)} bigrams", file=sys.stderr)
+
+    kept_uni = {ch: p for ch, p in uni_p.items() if raw_uni[ch] >= args.min_unigram}
+    top_bi = sorted(bi_p.items(), key=lambda kv: -kv[1])[: args.bigrams]
+    os.makedirs(os.path.dirname(args.out), exist_ok=True)
+    with gzip.open(args.out, "wt", encoding="utf-8", compresslevel=9) as out:
+        out.write(f"#textfix-charmodel v1 {SCALE}\n")
+        for ch, p in sorted(kept_uni.items(), key=lambda kv: -kv[1]):
+            out.write(f"U\t{escape(ch)}\t{-round(SCALE * math.log(p))}\n")
+        for pair, p in top_bi:
+            out.write(f"B\t{escape(pair)}\t{-round(SCALE * math.log(p))}\n")
+    size = os.path.getsize(args.out)
+    print(f"wrote {args.out}: {len(kept_uni)} unigrams, {len(top_bi)} bigrams, {size} bytes", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

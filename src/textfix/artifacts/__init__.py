@@ -1,0 +1,1 @@
+"""Damage that is not a codec round trip: annotations, doubled punctuation, fill markers."""
