@@ -10,7 +10,7 @@ Each language gets equal weight, so a character's probability is the mean of its
 per-language probabilities. That keeps Korean or Czech characters from looking
 rare just because there is more Chinese in the corpus.
 
-Output format (gzip, UTF-8, tab separated)::
+A second file, ``common_chars.txt``, lists the frequent non-ASCII characters; the\ngate treats every other non-ASCII character as a possible sign of damage.\n\nOutput format (gzip, UTF-8, tab separated)::
 
     #textfix-charmodel v1 <scale>
     U <char> <-round(scale * ln p)>
@@ -36,6 +36,19 @@ SCALE = 10  # log-probabilities are stored in tenths of a nat
 def escape(key: str) -> str:
     """Backslash-escape the characters that the line format uses as separators."""
     return key.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+
+
+COMMON_LOGP = -15.0  # characters at least this frequent never trigger the gate on their own
+
+
+def _is_common(ch: str, p: float) -> bool:
+    """Frequent non-ASCII characters that are not themselves signs of damage."""
+    cp = ord(ch)
+    if cp < 0x80 or 0x80 <= cp <= 0x9F or cp == 0xFFFD or 0xE000 <= cp <= 0xF8FF:
+        return False
+    if 0xFF61 <= cp <= 0xFF9F:  # halfwidth katakana: the signature of UTF-8 read as Shift-JIS
+        return False
+    return math.log(p) > COMMON_LOGP
 
 
 def count_language(paths: list[str]) -> tuple[collections.Counter[str], collections.Counter[str]]:
@@ -93,6 +106,9 @@ def main() -> int:
             out.write(f"U\t{escape(ch)}\t{-round(SCALE * math.log(p))}\n")
         for pair, p in top_bi:
             out.write(f"B\t{escape(pair)}\t{-round(SCALE * math.log(p))}\n")
+    common_path = os.path.join(os.path.dirname(args.out), "common_chars.txt")
+    with open(common_path, "w", encoding="utf-8") as out:
+        out.write("".join(sorted(c for c, p in kept_uni.items() if _is_common(c, p))))
     size = os.path.getsize(args.out)
     print(f"wrote {args.out}: {len(kept_uni)} unigrams, {len(top_bi)} bigrams, {size} bytes", file=sys.stderr)
     return 0

@@ -93,7 +93,7 @@ class _OffsetMap:
 
 
 def run(text: str, config: Config) -> Explained:
-    if not gate.maybe_damaged(text) and not _normalizing(config):
+    if not gate.maybe_damaged(text) and not _opted_in(config, text):
         return Explained(text, [], [])
     steps: list[Step] = []
     reported: list[Finding] = []
@@ -114,10 +114,14 @@ def run(text: str, config: Config) -> Explained:
     return Explained(text, steps, reported)
 
 
-def _normalizing(config: Config) -> bool:
+def _opted_in(config: Config, text: str) -> bool:
+    """Opt-in normalizations have triggers of their own, outside the damage gate."""
     from textfix import normalize
+    from textfix.artifacts import punctuation
 
-    return normalize.any_enabled(config)
+    if normalize.any_enabled(config):
+        return True
+    return config.cjk_punctuation and punctuation.triggered_ascii_in_cjk(text)
 
 
 def apply_plan(text: str, steps: Iterable[Step | dict]) -> str:

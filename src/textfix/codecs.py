@@ -1,0 +1,241 @@
+"""The codec pairs that produce mojibake, and exact models of how decoders lose bytes.
+
+A piece of damage is described by a :class:`Damage`: text was encoded with a
+:class:`Source` encoding and the bytes were then decoded by a :class:`Reading`,
+which is a codec plus the way that decoder handles bytes it cannot map:
+
+``strict``
+    lossless readings (Latin-1, ftfy's sloppy code pages): every byte maps to a character.
+``replace``
+    Python, Java and most libraries: each bad byte becomes one U+FFFD and the next
+    byte is decoded normally.
+``question``
+    the same, after the U+FFFD was saved in a legacy encoding and became ``?``.
+``windows``
+    Windows/.NET DBCS decoders: a bad *lead* byte swallows the byte after it and the
+    pair becomes a single ``?`` (``・`` for cp932); a bad non-lead byte becomes ``?``
+    alone; cp936 maps 0x80 to ``€``.
+"""
+
+from __future__ import annotations
+
+import codecs as _pycodecs
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import ftfy.bad_codecs  # noqa: F401  (registers the sloppy-windows-* codecs)
+
+REPLACEMENT = "\ufffd"
+
+
+def _lead_range(codec: str) -> frozenset[int]:
+    if codec in ("cp932", "shift_jis"):
+        return frozenset(list(range(0x81, 0xA0)) + list(range(0xE0, 0xFD)))
+    return frozenset(range(0x81, 0xFF))
+
+
+@dataclass(frozen=True)
+class Reading:
+    """A decoder: Python codec plus error behaviour."""
+
+    label: str
+    codec: str
+    policy: str = "strict"
+    leads: frozenset[int] = field(default_factory=frozenset, compare=False, repr=False)
+
+    @property
+    def suffix(self) -> str:
+        return {"question": "_q", "windows": "_win"}.get(self.policy, "")
+
+    @property
+    def marker(self) -> str | None:
+        if self.policy == "replace":
+            return REPLACEMENT
+        if self.policy == "question":
+            return "?"
+        if self.policy == "windows":
+            return "\u30fb" if self.codec == "cp932" else "?"
+        return None
+
+    @property
+    def double_byte(self) -> bool:
+        return bool(self.leads)
+
+    def decode(self, data: bytes) -> str:
+        """Decode ``data`` exactly the way this reader would have."""
+        if self.policy == "strict":
+            return data.decode(self.codec, "strict")
+        return data.decode(self.codec, _error_handler(self))
+
+    def char_bytes(self, ch: str) -> bytes | None:
+        """The bytes this reader decoded into ``ch``, or None if it cannot produce ``ch``."""
+        return _char_bytes(self, ch)
+
+    def valid_single(self, b: int) -> bool:
+        return _tables(self)[0][b]
+
+    def valid_pair(self, b1: int, b2: int) -> bool:
+        return (b1 << 8 | b2) in _tables(self)[1]
+
+
+@dataclass(frozen=True)
+class Source:
+    """The encoding the text was really written in."""
+
+    label: str
+    codec: str
+
+    @property
+    def is_utf8(self) -> bool:
+        return self.codec == "utf-8"
+
+
+@dataclass(frozen=True)
+class Damage:
+    """Text encoded as ``source`` and decoded by ``reading``."""
+
+    source: Source
+    reading: Reading
+
+    @property
+    def kind(self) -> str:
+        return f"{self.source.label}_as_{self.reading.label}{self.reading.suffix}"
+
+    def garble(self, text: str) -> str:
+        """Re-create the damage, for the inverse check."""
+        return self.reading.decode(text.encode(self.source.codec))
+
+
+_HANDLERS: dict[Reading, str] = {}
+
+
+def _error_handler(reading: Reading) -> str:
+    name = _HANDLERS.get(reading)
+    if name is not None:
+        return name
+    name = f"textfix-{reading.codec}-{reading.policy}"
+    marker = reading.marker or REPLACEMENT
+    leads = reading.leads
+    euro_80 = reading.policy == "windows" and reading.codec == "gbk"
+
+    def handler(err: UnicodeError) -> tuple[str, int]:
+        assert isinstance(err, UnicodeDecodeError)
+        obj = err.object
+        b = obj[err.start]
+        if euro_80 and b == 0x80:
+            return "\u20ac", err.start + 1
+        if reading.policy != "windows":
+            return marker, err.end
+        if b in leads and err.start + 1 < len(obj):
+            return marker, err.start + 2
+        return marker, err.start + 1
+
+    _pycodecs.register_error(name, handler)
+    _HANDLERS[reading] = name
+    return name
+
+
+_CHAR_CACHE: dict[Reading, dict[str, bytes | None]] = {}
+
+
+def _char_bytes(reading: Reading, ch: str) -> bytes | None:
+    cache = _CHAR_CACHE.setdefault(reading, {})
+    try:
+        return cache[ch]
+    except KeyError:
+        pass
+    result: bytes | None
+    if reading.policy == "windows" and reading.codec == "gbk" and ch == "\u20ac":
+        result = b"\x80"
+    else:
+        try:
+            result = ch.encode(reading.codec)
+            if result.decode(reading.codec, "strict") != ch:
+                result = None
+        except (UnicodeEncodeError, UnicodeDecodeError):
+            result = None
+    cache[ch] = result
+    return result
+
+
+@lru_cache(maxsize=None)
+def _tables(reading: Reading) -> tuple[list[bool], frozenset[int]]:
+    singles = []
+    for b in range(256):
+        try:
+            singles.append(len(bytes([b]).decode(reading.codec)) == 1)
+        except UnicodeDecodeError:
+            singles.append(False)
+    pairs = set()
+    if reading.double_byte:
+        for b1 in reading.leads:
+            for b2 in range(0x40, 0x100):
+                try:
+                    if len(bytes([b1, b2]).decode(reading.codec)) == 1:
+                        pairs.add(b1 << 8 | b2)
+                except UnicodeDecodeError:
+                    pass
+    return singles, frozenset(pairs)
+
+
+def _dbcs(label: str, codec: str, policy: str) -> Reading:
+    return Reading(label, codec, policy, _lead_range(codec))
+
+
+UTF8 = Source("utf8", "utf-8")
+GBK = Source("gbk", "gbk")
+BIG5 = Source("big5", "cp950")
+SJIS = Source("sjis", "cp932")
+EUCJP = Source("eucjp", "euc_jp")
+EUCKR = Source("euckr", "cp949")
+
+LATIN1 = Reading("latin1", "latin-1")
+CP1252 = Reading("cp1252", "sloppy-windows-1252")
+CP1252_LOSSY = Reading("cp1252", "cp1252", "replace")
+CP1251 = Reading("cp1251", "sloppy-windows-1251")
+
+READ_GBK = _dbcs("gbk", "gbk", "replace")
+READ_BIG5 = _dbcs("big5", "cp950", "replace")
+READ_SJIS = _dbcs("sjis", "cp932", "replace")
+READ_EUCJP = _dbcs("eucjp", "euc_jp", "replace")
+READ_EUCKR = _dbcs("euckr", "cp949", "replace")
+
+#: Every damage the repair engine tries, most common first.
+DAMAGES: tuple[Damage, ...] = (
+    Damage(UTF8, READ_GBK),
+    Damage(UTF8, _dbcs("gbk", "gbk", "question")),
+    Damage(UTF8, _dbcs("gbk", "gbk", "windows")),
+    Damage(UTF8, READ_BIG5),
+    Damage(UTF8, _dbcs("big5", "cp950", "question")),
+    Damage(UTF8, _dbcs("big5", "cp950", "windows")),
+    Damage(UTF8, READ_SJIS),
+    Damage(UTF8, _dbcs("sjis", "cp932", "question")),
+    Damage(UTF8, _dbcs("sjis", "cp932", "windows")),
+    Damage(UTF8, READ_EUCJP),
+    Damage(UTF8, READ_EUCKR),
+    Damage(UTF8, _dbcs("euckr", "cp949", "question")),
+    Damage(UTF8, _dbcs("euckr", "cp949", "windows")),
+    Damage(UTF8, LATIN1),
+    Damage(UTF8, CP1252),
+    Damage(UTF8, CP1252_LOSSY),
+    Damage(UTF8, CP1251),
+    Damage(GBK, LATIN1),
+    Damage(GBK, CP1252),
+    Damage(GBK, CP1252_LOSSY),
+    Damage(BIG5, LATIN1),
+    Damage(BIG5, CP1252),
+    Damage(BIG5, CP1252_LOSSY),
+    Damage(SJIS, LATIN1),
+    Damage(SJIS, CP1252),
+    Damage(SJIS, CP1252_LOSSY),
+    Damage(EUCJP, LATIN1),
+    Damage(EUCJP, CP1252_LOSSY),
+    Damage(EUCKR, LATIN1),
+    Damage(EUCKR, CP1252),
+    Damage(EUCKR, CP1252_LOSSY),
+    Damage(GBK, READ_BIG5),
+    Damage(BIG5, READ_GBK),
+    Damage(SJIS, READ_GBK),
+    Damage(EUCKR, READ_GBK),
+    Damage(GBK, READ_SJIS),
+)

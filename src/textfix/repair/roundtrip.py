@@ -1,0 +1,561 @@
+"""Undo one codec round trip inside a text, filling in bytes the decoder lost.
+
+For a given :class:`~textfix.codecs.Damage` (text encoded as *E*, decoded by
+reader *D*) the garbled characters are turned back into the bytes *D* saw. A
+replacement marker becomes an *unknown* byte slot. The byte stream is then parsed
+as *E*. Stretches that parse cleanly and start and end on a character boundary of
+both encodings are *islands*: the candidate repairs.
+
+An unknown slot is never brute-forced. Its role follows from the bytes around it
+(a UTF-8 continuation byte has 64 possible values, a lead byte of a known length
+16, and so on), and each value must also make *D* fail exactly where the marker
+is (the inverse check, applied byte by byte). Competing fillings are ranked
+jointly along the island with the character model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from textfix.codecs import Damage, Reading, Source
+from textfix.gate import LATIN_PAIR
+from textfix.score.model import CharModel
+
+UNKNOWN = -1
+_LATIN_READERS = frozenset({"latin-1", "cp1252", "sloppy-windows-1252"})
+_MAX_REGION_CANDIDATES = 4096
+_DFS_BUDGET = 20_000
+_MAX_UNKNOWNS_PER_REGION = 3
+_KEEP_PER_REGION = 24
+_BEAM = 12
+
+
+@dataclass
+class Region:
+    """A stretch of the island that contains lost bytes, with its possible readings."""
+
+    candidates: list[str]
+
+
+@dataclass
+class Island:
+    start: int  # character offsets into the scanned text
+    end: int
+    parts: list[str | Region]
+
+    @property
+    def lossy(self) -> bool:
+        return any(isinstance(p, Region) for p in self.parts)
+
+
+@dataclass
+class Repair:
+    """A proposed fix for ``text[start:end]`` under one damage hypothesis."""
+
+    start: int
+    end: int
+    fix: str
+    kind: str
+    gain: float
+    lossy: bool = False
+    uncertain: int = 0
+    layers: list[str] = field(default_factory=list)
+
+
+# --------------------------------------------------------------------------- slots
+
+
+def _slots(text: str, lo: int, hi: int, reading: Reading) -> Iterator[tuple[list[int], list[int]]]:
+    """Yield runs of characters the reader could have produced, as byte slots.
+
+    Each run is (slots, owner): the bytes (UNKNOWN for a marker) and, per slot,
+    the index in ``text`` of the character it came from.
+    """
+    marker = reading.marker
+    slots: list[int] = []
+    owner: list[int] = []
+    for i in range(lo, hi):
+        ch = text[i]
+        if ch == marker:
+            slots.append(UNKNOWN)
+            owner.append(i)
+            continue
+        raw = reading.char_bytes(ch)
+        if raw is None:
+            if slots:
+                yield slots, owner
+                slots, owner = [], []
+            continue
+        slots.extend(raw)
+        owner.extend([i] * len(raw))
+    if slots:
+        yield slots, owner
+
+
+# ------------------------------------------------------------------ D-side checks
+
+
+def _fails_alone(reading: Reading, b: int, nxt: int) -> bool:
+    """Would the reader report ``b`` as one bad byte when ``nxt`` follows it?"""
+    if reading.valid_single(b):
+        return False
+    if nxt >= 0 and reading.double_byte and b in reading.leads and reading.valid_pair(b, nxt):
+        return False
+    return True
+
+
+def _marker_fills(reading: Reading, nxt: int) -> list[tuple[int, ...]]:
+    """The byte tuples one marker can stand for, before E-side constraints."""
+    out: list[tuple[int, ...]] = []
+    if reading.policy == "windows":
+        for b1 in range(0x80, 0x100):
+            if reading.codec == "gbk" and b1 == 0x80:
+                continue  # cp936 shows 0x80 as the euro sign, never as "?"
+            if b1 in reading.leads:
+                for b2 in range(0x100):
+                    if not reading.valid_pair(b1, b2):
+                        out.append((b1, b2))
+                if nxt < -1:  # end of text: a lone lead byte
+                    out.append((b1,))
+            elif not reading.valid_single(b1):
+                out.append((b1,))
+        return out
+    for b in range(0x80, 0x100):
+        if _fails_alone(reading, b, nxt):
+            out.append((b,))
+    if reading.policy == "question":
+        out.append((0x3F,))
+    return out
+
+
+_FILL_CACHE: dict[tuple[Reading, int], list[tuple[int, ...]]] = {}
+
+
+def marker_fills(reading: Reading, nxt: int) -> list[tuple[int, ...]]:
+    key = (reading, nxt)
+    got = _FILL_CACHE.get(key)
+    if got is None:
+        got = _FILL_CACHE[key] = _marker_fills(reading, nxt)
+    return got
+
+
+# ------------------------------------------------------------------ UTF-8 parsing
+
+
+def _utf8_len(b: int) -> int:
+    if b < 0x80:
+        return 1
+    if 0xC2 <= b <= 0xDF:
+        return 2
+    if 0xE0 <= b <= 0xEF:
+        return 3
+    if 0xF0 <= b <= 0xF4:
+        return 4
+    return 0
+
+
+def _second_range(lead: int) -> tuple[int, int]:
+    if lead == 0xE0:
+        return 0xA0, 0xBF
+    if lead == 0xED:
+        return 0x80, 0x9F
+    if lead == 0xF0:
+        return 0x90, 0xBF
+    if lead == 0xF4:
+        return 0x80, 0x8F
+    return 0x80, 0xBF
+
+
+def _utf8_step(state: tuple[int, int, int], b: int) -> tuple[int, int, int] | None:
+    """Advance a UTF-8 validator. state = (bytes still needed, lo, hi of the next byte)."""
+    need, lo, hi = state
+    if need:
+        if not lo <= b <= hi:
+            return None
+        return (need - 1, 0x80, 0xBF)
+    n = _utf8_len(b)
+    if n == 0:
+        return None
+    if n == 1:
+        return (0, 0, 0)
+    lo, hi = _second_range(b)
+    return (n - 1, lo, hi)
+
+
+_ASCII_SWALLOWED = [0x09, 0x0A, 0x0D, *range(0x20, 0x7F)]
+_UTF8_STARTS = [*_ASCII_SWALLOWED, *range(0xC2, 0xF5)]
+
+
+_UTF8_FILL_CACHE: dict[
+    tuple[Reading, tuple[int, int, int], int], list[tuple[tuple[int, ...], tuple[int, int, int]]]
+] = {}
+
+
+def _utf8_fills_cached(
+    reading: Reading, state: tuple[int, int, int], nxt: int
+) -> list[tuple[tuple[int, ...], tuple[int, int, int]]]:
+    key = (reading, state, nxt)
+    got = _UTF8_FILL_CACHE.get(key)
+    if got is None:
+        got = _UTF8_FILL_CACHE[key] = list(_utf8_fills(reading, state, nxt))
+    return got
+
+
+def _utf8_fills(
+    reading: Reading, state: tuple[int, int, int], nxt: int
+) -> Iterator[tuple[tuple[int, ...], tuple[int, int, int]]]:
+    """Byte fills for one marker that keep the UTF-8 parse valid and make the reader fail.
+
+    ``nxt`` is the known byte after the marker (-1 unknown, -2 end of text); it
+    prunes fills whose parse could not continue into it.
+    """
+    need, lo, hi = state
+    want_open = 0x80 <= nxt <= 0xBF
+    want_closed = nxt == -2 or (nxt >= 0 and not want_open)
+
+    def fits(st: tuple[int, int, int]) -> bool:
+        if want_open:
+            return st[0] > 0
+        if want_closed:
+            return st[0] == 0
+        return True
+
+    first = range(lo, hi + 1) if need else _UTF8_STARTS
+    windows = reading.policy == "windows"
+    for b1 in first:
+        st1 = _utf8_step(state, b1)
+        if st1 is None:
+            continue
+        if windows:
+            lone = (b1 not in reading.leads and not reading.valid_single(b1)) or (
+                b1 in reading.leads and nxt == -2
+            )
+            if reading.codec == "gbk" and b1 == 0x80:
+                lone = False  # cp936 shows 0x80 as the euro sign, never as "?"
+        else:
+            lone = _fails_alone(reading, b1, nxt)
+        if lone and fits(st1):
+            yield (b1,), st1
+        if windows and b1 in reading.leads and nxt != -2:
+            second = range(st1[1], st1[2] + 1) if st1[0] else _UTF8_STARTS
+            for b2 in second:
+                if reading.valid_pair(b1, b2):
+                    continue
+                st2 = _utf8_step(st1, b2)
+                if st2 is not None and fits(st2):
+                    yield (b1, b2), st2
+    if reading.policy == "question" and need == 0 and not want_open:
+        yield (0x3F,), (0, 0, 0)
+
+
+def _enumerate_utf8(region: list[int], reading: Reading, after: int) -> list[bytes]:
+    """All byte strings the region's slots can stand for that are whole, valid UTF-8."""
+    results: list[bytes] = []
+    budget = [_DFS_BUDGET]
+
+    def dfs(i: int, acc: list[int], state: tuple[int, int, int]) -> None:
+        budget[0] -= 1
+        if len(results) > _MAX_REGION_CANDIDATES or budget[0] < 0:
+            return
+        if i == len(region):
+            if state[0] == 0:
+                results.append(bytes(acc))
+            return
+        s = region[i]
+        if s >= 0:
+            nxt_state = _utf8_step(state, s)
+            if nxt_state is not None:
+                acc.append(s)
+                dfs(i + 1, acc, nxt_state)
+                acc.pop()
+            return
+        nxt = region[i + 1] if i + 1 < len(region) else after
+        fills = _utf8_fills_cached(reading, state, nxt)
+        budget[0] -= len(fills)
+        if budget[0] < 0:
+            return
+        for fill, st in fills:
+            acc.extend(fill)
+            dfs(i + 1, acc, st)
+            del acc[len(acc) - len(fill) :]
+
+    dfs(0, [], (0, 0, 0))
+    if budget[0] < 0:
+        return []  # too many ways to fill: leave the markers alone
+    return results
+
+
+# ------------------------------------------------------------------- the walkers
+
+
+class _Walker:
+    """Parses one run of slots as the source encoding and yields islands."""
+
+    def __init__(self, damage: Damage, slots: list[int], owner: list[int], text_end: int):
+        self.damage = damage
+        self.source: Source = damage.source
+        self.reading = damage.reading
+        self.slots = slots
+        self.owner = owner
+        self.n = len(slots)
+        self.starts = [k == 0 or owner[k] != owner[k - 1] for k in range(self.n)]
+        # Byte that follows the run: -2 for end of text (a lone lead byte fails), -1 unknown.
+        self.after = -2 if (owner[-1] + 1 >= text_end) else -1
+        self._pair_tables = _source_tables(self.source)
+
+    def islands(self) -> Iterator[Island]:
+        n = self.n
+        isl = 0
+        k = 0
+        parts: list[str | Region] = []
+        aligned_k, aligned_parts = 0, 0
+        while k < n:
+            step = self._char_at(k)
+            if step is not None:
+                piece, k = step
+                parts.append(piece)
+                if k == n or self.starts[k]:
+                    aligned_k, aligned_parts = k, len(parts)
+                continue
+            # Parse failed at k: emit what ended on a shared boundary, restart after it.
+            if aligned_k > isl:
+                yield from self._emit(isl, aligned_k, parts[:aligned_parts])
+            restart = max(isl, aligned_k) + 1
+            while restart < n and not self.starts[restart]:
+                restart += 1
+            isl = k = aligned_k = restart
+            parts, aligned_parts = [], 0
+        if aligned_k > isl:
+            yield from self._emit(isl, aligned_k, parts[:aligned_parts])
+
+    def _emit(self, a: int, b: int, parts: list[str | Region]) -> Iterator[Island]:
+        if not any(isinstance(p, Region) or (p and max(p) > "\x7f") for p in parts):
+            return
+        end = self.owner[b - 1] + 1
+        yield Island(self.owner[a], end, parts)
+
+    # One character (or one region) starting at slot k: (piece, next k) or None.
+    def _char_at(self, k: int) -> tuple[str | Region, int] | None:
+        if self.source.is_utf8:
+            return self._utf8_char(k)
+        return self._dbcs_char(k)
+
+    def _utf8_char(self, k: int) -> tuple[str | Region, int] | None:
+        slots = self.slots
+        b = slots[k]
+        if 0 <= b < 0x80:
+            return chr(b), k + 1
+        if b >= 0:
+            n = _utf8_len(b)
+            if n == 0 or k + n > self.n:
+                if n and UNKNOWN in slots[k + 1 : k + n]:
+                    return self._utf8_region(k)
+                return None
+            seq = slots[k : k + n]
+            if UNKNOWN in seq:
+                return self._utf8_region(k)
+            state: tuple[int, int, int] | None = (0, 0, 0)
+            for x in seq:
+                state = _utf8_step(state, x) if state is not None else None
+            if state is None or state[0]:
+                return None
+            return bytes(seq).decode("utf-8"), k + n
+        return self._utf8_region(k)
+
+    def _utf8_region(self, k: int) -> tuple[Region, int] | None:
+        slots = self.slots
+        end = k + 1
+        while end < self.n and (slots[end] == UNKNOWN or 0x80 <= slots[end] <= 0xBF):
+            end += 1
+        if end - k > 12 or slots[k:end].count(UNKNOWN) > _MAX_UNKNOWNS_PER_REGION:
+            return None
+        after = slots[end] if end < self.n else self.after
+        options = _enumerate_utf8(slots[k:end], self.reading, after)
+        if not options or len(options) > _MAX_REGION_CANDIDATES:
+            return None
+        cands = sorted({o.decode("utf-8") for o in options})
+        return Region(cands), end
+
+    def _dbcs_char(self, k: int) -> tuple[str | Region, int] | None:
+        slots = self.slots
+        b = slots[k]
+        singles, pairs, leads = self._pair_tables
+        if b == UNKNOWN:
+            return self._dbcs_region(k, None)
+        if singles[b]:
+            return bytes([b]).decode(self.source.codec), k + 1
+        if b not in leads or k + 1 >= self.n:
+            return None
+        t = slots[k + 1]
+        if t == UNKNOWN:
+            return self._dbcs_region(k, b)
+        if (b << 8 | t) in pairs:
+            return bytes([b, t]).decode(self.source.codec), k + 2
+        return None
+
+    def _dbcs_region(self, k: int, lead: int | None) -> tuple[Region, int] | None:
+        """A lost byte in a double-byte source: a lost trail, or a lost lead plus its trail."""
+        singles, pairs, leads = self._pair_tables
+        slots = self.slots
+        reading = self.reading
+        cands: set[str] = set()
+        if lead is not None:
+            after = slots[k + 2] if k + 2 < self.n else self.after
+            for fill in marker_fills(reading, after):
+                if len(fill) == 1 and (lead << 8 | fill[0]) in pairs:
+                    cands.add(bytes([lead, fill[0]]).decode(self.source.codec))
+            return (Region(sorted(cands)), k + 2) if cands else None
+        if k + 1 >= self.n:
+            return None
+        t = slots[k + 1]
+        for fill in marker_fills(reading, t):
+            if len(fill) != 1:
+                continue
+            u = fill[0]
+            if t == UNKNOWN:
+                continue
+            if u in leads and (u << 8 | t) in pairs:
+                cands.add(bytes([u, t]).decode(self.source.codec))
+        return (Region(sorted(cands)), k + 2) if cands else None
+
+
+_SOURCE_TABLES: dict[Source, tuple[list[bool], frozenset[int], frozenset[int]]] = {}
+
+
+def _source_tables(source: Source) -> tuple[list[bool], frozenset[int], frozenset[int]]:
+    got = _SOURCE_TABLES.get(source)
+    if got is None:
+        from textfix.codecs import _lead_range
+
+        leads = _lead_range(source.codec) if not source.is_utf8 else frozenset()
+        probe = Reading(source.label, source.codec, "strict", leads)
+        singles = [probe.valid_single(b) for b in range(256)]
+        pairs = frozenset(
+            (b1 << 8 | b2) for b1 in leads for b2 in range(0x40, 0x100) if probe.valid_pair(b1, b2)
+        )
+        got = _SOURCE_TABLES[source] = (singles, pairs, leads)
+    return got
+
+
+# ------------------------------------------------------------------ choosing fills
+
+
+def _choose(
+    parts: list[str | Region], left: str, right: str, model: CharModel, keep_margin: float
+) -> tuple[str, str, int]:
+    """Pick the best reading of an island.
+
+    Returns (best text, best text with doubtful fills masked as U+FFFD, number masked).
+    Regions are scored jointly (a small beam), because neighbouring lost bytes
+    interact through the bigram model.
+    """
+    beams: list[tuple[float, str, list[str]]] = [(0.0, left, [])]
+    for part in parts:
+        if isinstance(part, str):
+            beams = [(s + _extend(model, last, part), part[-1], ch + [part]) for s, last, ch in beams]
+            continue
+        ranked = sorted(part.candidates, key=lambda c: -sum(model.unigram(x) for x in c))
+        ranked = ranked[:_KEEP_PER_REGION]
+        grown = []
+        for s, last, ch in beams:
+            for cand in ranked:
+                grown.append((s + _extend(model, last, cand), cand[-1], ch + [cand]))
+        grown.sort(key=lambda t: -t[0])
+        beams = grown[:_BEAM]
+    best = max(beams, key=lambda t: t[0] + model.transition(t[1], right))
+    chosen = best[2]
+    masked = list(chosen)
+    n_masked = 0
+    for idx, part in enumerate(parts):
+        if not isinstance(part, Region) or len(part.candidates) < 2:
+            continue
+        before = chosen[idx - 1][-1] if idx > 0 else left
+        after = chosen[idx + 1][0] if idx + 1 < len(chosen) else right
+        scores = sorted(
+            (
+                (_extend(model, before, c) + model.transition(c[-1], after), c)
+                for c in part.candidates
+            ),
+            reverse=True,
+        )
+        if len(scores) > 1 and scores[0][0] - scores[1][0] < keep_margin:
+            top, runner = scores[0][1], scores[1][1]
+            if len(top) == len(runner):
+                masked[idx] = "".join(
+                    a if a == b else "\ufffd" for a, b in zip(top, runner, strict=True)
+                )
+            else:
+                masked[idx] = "\ufffd" * len(top)
+            n_masked += masked[idx].count("\ufffd")
+    return "".join(chosen), "".join(masked), n_masked
+
+
+def _extend(model: CharModel, prev: str, text: str) -> float:
+    total = 0.0
+    for ch in text:
+        total += model.transition(prev, ch)
+        prev = ch
+    return total
+
+
+# ---------------------------------------------------------------------- the API
+
+
+def propose(
+    text: str,
+    damage: Damage,
+    model: CharModel,
+    lo: int = 0,
+    hi: int | None = None,
+    keep_margin: float = 0.7,
+) -> list[Repair]:
+    """Every island in ``text[lo:hi]`` that undoes ``damage`` and passes the inverse check.
+
+    ``gain`` is the model's log-probability of the repair minus that of the garbled
+    span, both between the same neighbours; the caller decides what gain suffices.
+    """
+    hi = len(text) if hi is None else hi
+    out: list[Repair] = []
+    for slots, owner in _slots(text, lo, hi, damage.reading):
+        if max(slots) < 0x80 and UNKNOWN not in slots:
+            continue
+        walker = _Walker(damage, slots, owner, len(text))
+        for island in walker.islands():
+            repair = _judge(text, island, damage, model, keep_margin)
+            if repair is not None:
+                out.append(repair)
+    return out
+
+
+def _judge(
+    text: str, island: Island, damage: Damage, model: CharModel, keep_margin: float
+) -> Repair | None:
+    start, end = island.start, island.end
+    left = text[start - 1] if start > 0 else "\n"
+    right = text[end] if end < len(text) else "\n"
+    best, masked, n_masked = _choose(island.parts, left, right, model, keep_margin)
+    garbled = text[start:end]
+    # Trim characters the repair leaves as they were (usually ASCII at the edges).
+    while best and garbled and best[0] == garbled[0] and masked[0] == best[0]:
+        best, masked, garbled = best[1:], masked[1:], garbled[1:]
+        start += 1
+    while best and garbled and best[-1] == garbled[-1] and masked[-1] == best[-1]:
+        best, masked, garbled = best[:-1], masked[:-1], garbled[:-1]
+        end -= 1
+    if not garbled or best == garbled or "\ufffd" in best:
+        # A decoded U+FFFD means the bytes were already a replacement character
+        # (锟斤拷): nothing to recover, the marker stage reports it.
+        return None
+    if damage.reading.codec in _LATIN_READERS and not LATIN_PAIR.search(garbled):
+        # One accented letter next to CJK text (pinyin, names) is not evidence.
+        return None
+    try:
+        if damage.garble(best) != garbled:
+            return None
+    except UnicodeError:
+        return None
+    left = text[start - 1] if start > 0 else "\n"
+    right = text[end] if end < len(text) else "\n"
+    gain = model.score(masked, left, right) - model.score(garbled, left, right)
+    return Repair(start, end, masked, damage.kind, gain, island.lossy, n_masked, [damage.kind])
