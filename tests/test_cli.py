@@ -6,6 +6,7 @@ Tests marked "needs the repair engine" expect garbled input to be repaired.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import random
@@ -16,7 +17,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -52,6 +53,22 @@ def out(proc: subprocess.CompletedProcess[bytes]) -> str:
 
 def err(proc: subprocess.CompletedProcess[bytes]) -> str:
     return proc.stderr.decode("utf-8")
+
+
+@pytest.fixture
+def run_main(monkeypatch: pytest.MonkeyPatch, capsysbinary: pytest.CaptureFixture[bytes]
+             ) -> Callable[..., tuple[int, str, str]]:
+    """``textfix ARGS`` in this process (no interpreter start-up, engine tables warm)."""
+
+    def run(*args: str, cwd: Path, stdin: bytes = b"") -> tuple[int, str, str]:
+        monkeypatch.chdir(cwd)
+        monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(stdin)))
+        capsysbinary.readouterr()
+        code = main(list(args))
+        captured = capsysbinary.readouterr()
+        return code, captured.out.decode(), captured.err.decode()
+
+    return run
 
 
 def no_temp_files(root: Path) -> bool:
@@ -125,25 +142,29 @@ def test_legacy_encodings_print_as_utf8_and_keep_encoding(tmp_path: Path) -> Non
     assert (tmp_path / "sjis2.txt").read_bytes() == f"{JA}\nこんにちは世界\n".encode("shift_jis")
 
 
-def test_to_utf8_converts(tmp_path: Path) -> None:
+def test_to_utf8_converts(tmp_path: Path, run_main: Callable[..., tuple[int, str, str]]) -> None:
     (tmp_path / "sjis.txt").write_bytes((JA + "\n").encode("shift_jis"))
-    check = textfix_cmd("fix", "--check", "--to-utf8", "sjis.txt", cwd=tmp_path)
-    assert check.returncode == 1 and out(check) == "would fix sjis.txt\n"
-    proc = textfix_cmd("fix", "-i", "--to-utf8", "sjis.txt", cwd=tmp_path)
-    assert proc.returncode == 0, err(proc)
+    code, stdout, _ = run_main("fix", "--isolated", "--check", "--to-utf8", "sjis.txt",
+                               cwd=tmp_path)
+    assert (code, stdout) == (1, "would fix sjis.txt\n")
+    code, _, stderr = run_main("fix", "--isolated", "-i", "--to-utf8", "sjis.txt", cwd=tmp_path)
+    assert code == 0, stderr
     assert (tmp_path / "sjis.txt").read_text(encoding="utf-8") == JA + "\n"
 
 
-def test_unencodable_result_is_an_error(tmp_path: Path) -> None:  # needs --to-simplified
+def test_unencodable_result_is_an_error(  # needs --to-simplified
+        tmp_path: Path, run_main: Callable[..., tuple[int, str, str]]) -> None:
     big5 = tmp_path / "trad.txt"
     big5.write_bytes((TRAD + "\n").encode("big5"))
     before = big5.read_bytes()
-    proc = textfix_cmd("fix", "-i", "--to-simplified", "trad.txt", cwd=tmp_path)
-    assert proc.returncode == 2
-    assert "trad.txt" in err(proc) and "--to-utf8" in err(proc)
+    code, _, stderr = run_main("fix", "--isolated", "-i", "--to-simplified", "trad.txt",
+                               cwd=tmp_path)
+    assert code == 2
+    assert "trad.txt" in stderr and "--to-utf8" in stderr
     assert big5.read_bytes() == before and no_temp_files(tmp_path)
-    proc = textfix_cmd("fix", "-i", "--to-simplified", "--to-utf8", "trad.txt", cwd=tmp_path)
-    assert proc.returncode == 0, err(proc)
+    code, _, stderr = run_main("fix", "--isolated", "-i", "--to-simplified", "--to-utf8",
+                               "trad.txt", cwd=tmp_path)
+    assert code == 0, stderr
     assert big5.read_text(encoding="utf-8") == textfix.fix_text(TRAD + "\n", to_simplified=True)
     assert "这是" in big5.read_text(encoding="utf-8")
 
@@ -166,7 +187,8 @@ def test_missing_and_unreadable_paths(tmp_path: Path) -> None:
     assert (tmp_path / "bad.txt").read_text(encoding="utf-8") == textfix.fix_text(GARBLED + "\n")
 
 
-def test_diff_and_explain(tmp_path: Path) -> None:  # needs the repair engine
+def test_diff_and_explain(  # needs the repair engine
+        tmp_path: Path, run_main: Callable[..., tuple[int, str, str]]) -> None:
     text = f"first\nsecond\n{GARBLED}\nlast\n"
     (tmp_path / "bad.txt").write_text(text, encoding="utf-8")
     fixed = textfix.fix_text(text)
@@ -175,28 +197,35 @@ def test_diff_and_explain(tmp_path: Path) -> None:  # needs the repair engine
     lines = out(diff).splitlines()
     assert lines[:3] == ["--- bad.txt", "+++ bad.txt", "@@ -1,4 +1,4 @@"]
     assert f"-{GARBLED}" in lines and f"+{fixed.splitlines()[2]}" in lines
-    explain = textfix_cmd("fix", "--explain", "--check", "bad.txt", cwd=tmp_path)
-    assert explain.returncode == 1
-    first = out(explain).splitlines()[0]
+    code, stdout, _ = run_main("fix", "--isolated", "--explain", "--check", "bad.txt",
+                               cwd=tmp_path)
+    assert code == 1
+    first = stdout.splitlines()[0]
     assert first.startswith("bad.txt:3:1: ") and "→" in first
     assert (tmp_path / "bad.txt").read_text(encoding="utf-8") == text
 
 
-def test_stdin(tmp_path: Path) -> None:  # needs the repair engine
+def test_stdin(  # needs the repair engine
+        tmp_path: Path, run_main: Callable[..., tuple[int, str, str]]) -> None:
     data = f"{ZH}\n{GBK_SAFE}\n".encode("gbk")
     proc = textfix_cmd("fix", "-", cwd=tmp_path, stdin=data)
     assert proc.returncode == 0, err(proc)
     assert out(proc) == textfix.fix_text(decode_bytes(data).text) == f"{ZH}\n你好，世界！\n"
-    piped = textfix_cmd("fix", "-", cwd=tmp_path, stdin=(GARBLED + "\n").encode())
-    assert out(piped) == textfix.fix_text(GARBLED + "\n") != GARBLED + "\n"
-    refused = textfix_cmd("fix", "-i", "-", cwd=tmp_path, stdin=b"")
-    assert refused.returncode == 2 and "standard input" in err(refused)
+    code, stdout, _ = run_main("fix", "--isolated", "-", cwd=tmp_path,
+                               stdin=(GARBLED + "\n").encode())
+    assert stdout == textfix.fix_text(GARBLED + "\n") != GARBLED + "\n"
+    code, _, stderr = run_main("fix", "--isolated", "-i", "-", cwd=tmp_path)
+    assert code == 2 and "standard input" in stderr
 
 
-def test_usage_errors_and_module_entry(tmp_path: Path) -> None:
-    assert textfix_cmd(cwd=tmp_path).returncode == 2
-    assert textfix_cmd("fix", cwd=tmp_path).returncode == 2  # no path
-    assert textfix_cmd("fix", "--check", "-i", "x", cwd=tmp_path).returncode == 2
+def test_usage_errors_and_module_entry(
+        tmp_path: Path, run_main: Callable[..., tuple[int, str, str]]) -> None:
+    assert run_main(cwd=tmp_path)[0] == 2
+    for bad in (["fix"], ["fix", "--check", "-i", "x"], ["scan", "--bogus", "x"]):
+        with pytest.raises(SystemExit) as exc:
+            run_main(*bad, cwd=tmp_path)
+        assert exc.value.code == 2
+    assert run_main("fix", "--exit-nonzero-on-fix", "x", cwd=tmp_path)[0] == 2  # needs -i
     version = textfix_cmd("--version", cwd=tmp_path)
     assert version.returncode == 0 and out(version).startswith("textfix ")
 
@@ -204,7 +233,8 @@ def test_usage_errors_and_module_entry(tmp_path: Path) -> None:
 # --------------------------------------------------------------------------- scan
 
 
-def test_scan_positions_and_json(tmp_path: Path) -> None:  # needs the repair engine
+def test_scan_positions_and_json(  # needs the repair engine
+        tmp_path: Path, run_main: Callable[..., tuple[int, str, str]]) -> None:
     (tmp_path / "clean.txt").write_text(CLEAN + "\n", encoding="utf-8")
     (tmp_path / "bad.txt").write_text(f"ok line\nabc {GARBLED}\n", encoding="utf-8")
     clean = textfix_cmd("scan", "clean.txt", cwd=tmp_path)
@@ -215,8 +245,8 @@ def test_scan_positions_and_json(tmp_path: Path) -> None:  # needs the repair en
     assert first.startswith("bad.txt:2:5: ")
     kind, confidence = first.split(": ", 1)[1].split()[:2]
     assert kind and 0.0 <= float(confidence) <= 1.0
-    as_json = textfix_cmd("scan", "--json", "bad.txt", cwd=tmp_path)
-    record = json.loads(out(as_json).splitlines()[0])
+    _, stdout, _ = run_main("scan", "--isolated", "--json", "bad.txt", cwd=tmp_path)
+    record = json.loads(stdout.splitlines()[0])
     assert (record["path"], record["line"], record["col"], record["start"]) == ("bad.txt", 2, 5,
                                                                               12)
     assert record["kind"] == kind and GARBLED.startswith(record["text"][:3])
@@ -338,14 +368,13 @@ def test_config_file_and_overrides(tmp_path: Path) -> None:
     (tmp_path / "pyproject.toml").write_text(
         '[tool.textfix]\nexclude = ["b/*", "ignored"]\ninclude = ["*.txt"]\n',
         encoding="utf-8")
-    proc = subprocess.run([sys.executable, "-m", "textfix.cli", "fix", "--check", "--to-utf8",
-                           "."], cwd=tmp_path, capture_output=True, timeout=120)
-    assert proc.stdout.decode().splitlines() == ["would fix a.txt"]
-    override = subprocess.run([sys.executable, "-m", "textfix.cli", "fix", "--check",
-                               "--to-utf8", "--exclude", "c", "--include", "*", "."],
-                              cwd=tmp_path, capture_output=True, timeout=120)
-    assert "would fix b/a.txt" in override.stdout.decode()
-    assert "would fix c/d/e.md" not in override.stdout.decode()
+    config = textfix_cmd("fix", "--config", "pyproject.toml", "--check", "--to-utf8", ".",
+                         cwd=tmp_path)
+    assert out(config).splitlines() == ["would fix a.txt"]
+    found = subprocess.run([sys.executable, "-m", "textfix.cli", "fix", "--check", "--to-utf8",
+                            "--exclude", "c", "--include", "*", "."],
+                           cwd=tmp_path / "b", capture_output=True, timeout=120)
+    assert out(found).splitlines() == ["would fix a.txt", "would fix z.txt"]  # found upwards
     (tmp_path / "pyproject.toml").write_text("[tool.textfix]\nbogus = 1\n", encoding="utf-8")
     broken = subprocess.run([sys.executable, "-m", "textfix.cli", "fix", "a.txt"],
                             cwd=tmp_path, capture_output=True, timeout=120)

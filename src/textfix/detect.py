@@ -53,6 +53,8 @@ def _deeper(text: str, repair: Repair, model: CharModel, config: Config, depth: 
     subs = _candidates(inner, 0, len(inner), model, config)
     subs.sort(key=lambda r: -r.gain)
     for sub in subs[:_MAX_EXPANSIONS]:
+        if sub.gain < config.margin:
+            break  # each layer must stand on its own evidence
         fix = inner[: sub.start] + sub.fix + inner[sub.end :]
         gain = model.score(fix, left, right) - base
         layered = Repair(
@@ -70,14 +72,58 @@ def _deeper(text: str, repair: Repair, model: CharModel, config: Config, depth: 
     return out
 
 
-def _select(cands: list[Repair], margin: float) -> list[Repair]:
-    chosen: list[Repair] = []
+def _greedy(cands: list[Repair], margin: float, chosen: list[Repair]) -> list[Repair]:
     for cand in sorted(cands, key=lambda r: (-r.gain, r.start)):
         if cand.gain < margin:
             break
         if all(cand.end <= c.start or cand.start >= c.end for c in chosen):
             chosen.append(cand)
+    return chosen
+
+
+def _select(cands: list[Repair], margin: float) -> list[Repair]:
+    """Non-overlapping repairs, preferring the one damage that explains the most of the line.
+
+    Damage on one line nearly always has one cause, so the kind with the largest
+    total gain is placed first; other kinds only fill what it left untouched.
+    """
+    by_kind: dict[str, list[Repair]] = {}
+    for cand in cands:
+        if cand.gain >= margin:
+            by_kind.setdefault(cand.kind, []).append(cand)
+    if not by_kind:
+        return []
+    totals = {k: sum(r.gain for r in _greedy(v, margin, [])) for k, v in by_kind.items()}
+    lead = max(totals, key=lambda k: totals[k])
+    chosen = _greedy(by_kind[lead], margin, [])
+    chosen = _greedy(cands, margin, chosen)
     return sorted(chosen, key=lambda r: r.start)
+
+
+def _protected(text: str, lo: int, hi: int, config: Config) -> list[tuple[int, int]] | None:
+    """Spans codec repair must not touch; None if the whole line is off limits.
+
+    A line with 锟斤拷 left in it already went through a lossy round trip that
+    baked replacement characters into the bytes: no reading of it is the
+    original, so it is only reported. Pinyin annotations are real text that happens
+    to look like Latin-1 mojibake to some readings.
+    """
+    from textfix.artifacts import markers, pinyin
+
+    line = text[lo:hi]
+    if markers.triggered(line):
+        for f in markers.find_markers(line, config):
+            if f.kind in ("kunjinkao", "fill_marker"):
+                return None
+    spans: list[tuple[int, int]] = []
+    if pinyin.triggered(line):
+        for f in pinyin.find_annotations(line, config):
+            spans.append((lo + f.start - 1, lo + f.end))
+    return spans
+
+
+def _clear(rep: Repair, spans: list[tuple[int, int]]) -> bool:
+    return all(rep.end <= a or rep.start >= b for a, b in spans)
 
 
 def _confidence(gain: float, margin: float) -> float:
@@ -92,7 +138,10 @@ def find_damage(text: str, config: Config) -> list[Finding]:
     model = get_model()
     findings: list[Finding] = []
     for lo, hi in gate.damaged_lines(text):
-        cands = _candidates(text, lo, hi, model, config)
+        protected = _protected(text, lo, hi, config)
+        if protected is None:
+            continue
+        cands = [c for c in _candidates(text, lo, hi, model, config) if _clear(c, protected)]
         layered: list[Repair] = []
         for cand in sorted(cands, key=lambda r: -r.gain)[:_MAX_EXPANSIONS]:
             layered.extend(_deeper(text, cand, model, config, 1))

@@ -24,8 +24,8 @@ from textfix.score.model import CharModel
 
 UNKNOWN = -1
 _LATIN_READERS = frozenset({"latin-1", "cp1252", "sloppy-windows-1252"})
-_MAX_REGION_CANDIDATES = 4096
-_DFS_BUDGET = 20_000
+_MAX_REGION_CANDIDATES = 8192
+_DFS_BUDGET = 40_000
 _MAX_UNKNOWNS_PER_REGION = 3
 _KEEP_PER_REGION = 24
 _BEAM = 12
@@ -155,6 +155,10 @@ def _utf8_len(b: int) -> int:
     return 0
 
 
+def _is_cont(b: int) -> bool:
+    return 0x80 <= b <= 0xBF
+
+
 def _second_range(lead: int) -> tuple[int, int]:
     if lead == 0xE0:
         return 0xA0, 0xBF
@@ -254,7 +258,11 @@ def _enumerate_utf8(region: list[int], reading: Reading, after: int) -> list[byt
     results: list[bytes] = []
     budget = [_DFS_BUDGET]
 
-    def dfs(i: int, acc: list[int], state: tuple[int, int, int]) -> None:
+    pair_check = reading.double_byte and reading.policy != "windows"
+
+    def dfs(i: int, acc: list[int], state: tuple[int, int, int], prev_fill: int) -> None:
+        # prev_fill: the byte a marker just before this slot stood for (-1 if none); the
+        # reader only failed on it if it could not pair with this slot's byte.
         budget[0] -= 1
         if len(results) > _MAX_REGION_CANDIDATES or budget[0] < 0:
             return
@@ -267,7 +275,7 @@ def _enumerate_utf8(region: list[int], reading: Reading, after: int) -> list[byt
             nxt_state = _utf8_step(state, s)
             if nxt_state is not None:
                 acc.append(s)
-                dfs(i + 1, acc, nxt_state)
+                dfs(i + 1, acc, nxt_state, -1)
                 acc.pop()
             return
         nxt = region[i + 1] if i + 1 < len(region) else after
@@ -276,11 +284,13 @@ def _enumerate_utf8(region: list[int], reading: Reading, after: int) -> list[byt
         if budget[0] < 0:
             return
         for fill, st in fills:
+            if prev_fill >= 0 and reading.valid_pair(prev_fill, fill[0]):
+                continue
             acc.extend(fill)
-            dfs(i + 1, acc, st)
+            dfs(i + 1, acc, st, fill[0] if pair_check and len(fill) == 1 else -1)
             del acc[len(acc) - len(fill) :]
 
-    dfs(0, [], (0, 0, 0))
+    dfs(0, [], (0, 0, 0), -1)
     if budget[0] < 0:
         return []  # too many ways to fill: leave the markers alone
     return results
@@ -366,7 +376,17 @@ class _Walker:
     def _utf8_region(self, k: int) -> tuple[Region, int] | None:
         slots = self.slots
         end = k + 1
-        while end < self.n and (slots[end] == UNKNOWN or 0x80 <= slots[end] <= 0xBF):
+        seen_unknown = slots[k] == UNKNOWN
+        while end < self.n:
+            s = slots[end]
+            if s == UNKNOWN:
+                # Two known continuation bytes after a lost byte close a 3-byte
+                # character; a further lost byte starts a new region.
+                if seen_unknown and _is_cont(slots[end - 1]) and _is_cont(slots[end - 2]):
+                    break
+                seen_unknown = True
+            elif not 0x80 <= s <= 0xBF:
+                break
             end += 1
         if end - k > 12 or slots[k:end].count(UNKNOWN) > _MAX_UNKNOWNS_PER_REGION:
             return None
@@ -451,12 +471,11 @@ def _choose(
     interact through the bigram model.
     """
     beams: list[tuple[float, str, list[str]]] = [(0.0, left, [])]
-    for part in parts:
+    for idx, part in enumerate(parts):
         if isinstance(part, str):
             beams = [(s + _extend(model, last, part), part[-1], ch + [part]) for s, last, ch in beams]
             continue
-        ranked = sorted(part.candidates, key=lambda c: -sum(model.unigram(x) for x in c))
-        ranked = ranked[:_KEEP_PER_REGION]
+        ranked = _prerank(model, parts, idx, left, right)
         grown = []
         for s, last, ch in beams:
             for cand in ranked:
@@ -489,6 +508,26 @@ def _choose(
                 masked[idx] = "\ufffd" * len(top)
             n_masked += masked[idx].count("\ufffd")
     return "".join(chosen), "".join(masked), n_masked
+
+
+def _prerank(
+    model: CharModel, parts: list[str | Region], idx: int, left: str, right: str
+) -> list[str]:
+    """The region's best candidates scored against its fixed neighbours."""
+    region = parts[idx]
+    assert isinstance(region, Region)
+    before = parts[idx - 1] if idx > 0 else left
+    after = parts[idx + 1] if idx + 1 < len(parts) else right
+    prev = before[-1] if isinstance(before, str) and before else ""
+    nxt = after[0] if isinstance(after, str) and after else ""
+
+    def local(cand: str) -> float:
+        score = _extend(model, prev, cand) if prev else sum(model.unigram(c) for c in cand)
+        if nxt:
+            score += model.transition(cand[-1], nxt)
+        return score
+
+    return sorted(region.candidates, key=local, reverse=True)[:_KEEP_PER_REGION]
 
 
 def _extend(model: CharModel, prev: str, text: str) -> float:
