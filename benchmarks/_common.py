@@ -231,6 +231,23 @@ def tools() -> dict[str, Fixer]:
 
 # --------------------------------------------------------------------------- timing
 
+_WARM_UP = (
+    "你好，世界！今天天气很好。".encode().decode("gbk", errors="replace"),
+    "這是一個測試檔案。".encode().decode("cp950", errors="replace"),
+    "これはテストです。".encode().decode("cp932", errors="replace"),
+    "한국어 문장입니다.".encode().decode("cp949", errors="replace"),
+    "你好，世界！".encode("gbk").decode("latin-1"),
+    "café naïve".encode().decode("cp1252"),
+    "clean ASCII",
+)
+
+
+def warm_up(fn: Fixer, *extra: str) -> None:
+    """Call ``fn`` on each kind of input once, so lazily loaded tables are in place."""
+    for text in (*_WARM_UP, *extra):
+        fn(text)
+
+
 
 def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
     """Seconds for one call of ``fn`` (garbage collector paused, as timeit does)."""

@@ -92,14 +92,14 @@ def datasets(args: argparse.Namespace) -> list[Dataset]:
 
 
 def measure(fn: c.Fixer, data: Dataset, args: argparse.Namespace) -> dict[str, Any]:
-    fn(data.docs[0])  # warm-up: lazy tables and models load here
+    c.warm_up(fn, data.docs[0][:200])  # lazy tables and models load here
 
     def run(nbytes: int) -> float:
         sample = data.sample(data.count_for(nbytes))
         return c.timed(lambda: [fn(d) for d in sample])[0]
 
     max_bytes = int(args.max_mb * c.MB)
-    amount, seconds = c.calibrate(run, 16_000, max_bytes)
+    amount, seconds = c.calibrate(run, 2_000, max_bytes)
     speed = data.bytes_of(data.count_for(amount)) / seconds
     nbytes = int(max(args.min_kb * 1000, min(max_bytes, speed * args.budget)))
     count = data.count_for(nbytes)

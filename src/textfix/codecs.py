@@ -96,14 +96,25 @@ class Damage:
 
     source: Source
     reading: Reading
+    cut: bool = False
+    """The byte stream was cut inside a character and each piece decoded on its own."""
 
     @property
     def kind(self) -> str:
+        if self.cut:
+            return f"{self.source.label}_chunk_split"
         return f"{self.source.label}_as_{self.reading.label}{self.reading.suffix}"
 
     def garble(self, text: str) -> str:
-        """Re-create the damage, for the inverse check."""
-        return self.reading.decode(text.encode(self.source.codec))
+        """Re-create the damage, for the inverse check.
+
+        For a cut stream, ``text`` starts with the character that was cut: its
+        lead byte ends one piece and the rest of the bytes start the next.
+        """
+        data = text.encode(self.source.codec)
+        if self.cut:
+            return self.reading.decode(data[:1]) + self.reading.decode(data[1:])
+        return self.reading.decode(data)
 
 
 _HANDLERS: dict[Reading, str] = {}
@@ -238,4 +249,6 @@ DAMAGES: tuple[Damage, ...] = (
     Damage(SJIS, READ_GBK),
     Damage(EUCKR, READ_GBK),
     Damage(GBK, READ_SJIS),
+    Damage(GBK, READ_GBK, cut=True),
+    Damage(BIG5, READ_BIG5, cut=True),
 )

@@ -33,7 +33,7 @@ class Config:
     # --- acceptance --------------------------------------------------------
     margin: float = 8.0
     """Minimum log-probability gain (nats) a repair must show over the text it replaces."""
-    keep_uncertain: float = 0.7
+    keep_uncertain: float = 0.25
     """A lost byte is filled only if its best candidate beats the next by this many nats;
     otherwise U+FFFD stays in place."""
 

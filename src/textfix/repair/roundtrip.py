@@ -66,18 +66,20 @@ class Repair:
 # --------------------------------------------------------------------------- slots
 
 
-def _slots(text: str, lo: int, hi: int, reading: Reading) -> Iterator[tuple[list[int], list[int]]]:
+def _slots(
+    text: str, lo: int, hi: int, reading: Reading, extra_markers: str = ""
+) -> Iterator[tuple[list[int], list[int]]]:
     """Yield runs of characters the reader could have produced, as byte slots.
 
     Each run is (slots, owner): the bytes (UNKNOWN for a marker) and, per slot,
     the index in ``text`` of the character it came from.
     """
-    marker = reading.marker
+    markers = {reading.marker, *extra_markers}
     slots: list[int] = []
     owner: list[int] = []
     for i in range(lo, hi):
         ch = text[i]
-        if ch == marker:
+        if ch in markers:
             slots.append(UNKNOWN)
             owner.append(i)
             continue
@@ -429,15 +431,44 @@ class _Walker:
         if k + 1 >= self.n:
             return None
         t = slots[k + 1]
-        for fill in marker_fills(reading, t):
-            if len(fill) != 1:
-                continue
+        if t == UNKNOWN:
+            return self._cut_pair(k) if self.damage.cut else None
+        # In a cut stream the lead byte was lost to the cut, not to a bad pair, so
+        # any lead that makes a valid character with the next byte qualifies.
+        fills = [(u,) for u in leads] if self.damage.cut else marker_fills(reading, t)
+        for fill in fills:
             u = fill[0]
-            if t == UNKNOWN:
-                continue
-            if u in leads and (u << 8 | t) in pairs:
+            if len(fill) == 1 and u in leads and (u << 8 | t) in pairs:
                 cands.add(bytes([u, t]).decode(self.source.codec))
         return (Region(sorted(cands)), k + 2) if cands else None
+
+
+    def _cut_pair(self, k: int) -> tuple[Region, int] | None:
+        """Both bytes of the cut character lost: the lead to the cut, the trail
+        because it could not start a character in the next piece."""
+        after = self.slots[k + 2] if k + 2 < self.n else self.after
+        trails = {f[0] for f in marker_fills(self.reading, after) if len(f) == 1}
+        # With no byte left to go on, only frequent characters are worth proposing.
+        cands = [ch for ch, trail in _frequent_pairs(self.source) if trail in trails]
+        return (Region(cands[:_CUT_PAIR_CANDIDATES]), k + 2) if cands else None
+
+
+_CUT_PAIR_CANDIDATES = 300
+_FREQUENT: dict[Source, list[tuple[str, int]]] = {}
+
+
+def _frequent_pairs(source: Source) -> list[tuple[str, int]]:
+    """Double-byte characters of ``source`` with their trail byte, most frequent first."""
+    got = _FREQUENT.get(source)
+    if got is None:
+        from textfix.score import get_model
+
+        model = get_model()
+        _singles, pairs, _leads = _source_tables(source)
+        chars = [(bytes([p >> 8, p & 0xFF]).decode(source.codec), p & 0xFF) for p in pairs]
+        chars.sort(key=lambda item: -model.unigram(item[0]))
+        got = _FREQUENT[source] = chars
+    return got
 
 
 _SOURCE_TABLES: dict[Source, tuple[list[bool], frozenset[int], frozenset[int]]] = {}
@@ -479,7 +510,7 @@ def _choose(
         grown = []
         for s, last, ch in beams:
             for cand in ranked:
-                grown.append((s + _extend(model, last, cand), cand[-1], ch + [cand]))
+                grown.append((s + _fill_score(model, last, cand), cand[-1], ch + [cand]))
         grown.sort(key=lambda t: -t[0])
         beams = grown[:_BEAM]
     best = max(beams, key=lambda t: t[0] + model.transition(t[1], right))
@@ -493,7 +524,7 @@ def _choose(
         after = chosen[idx + 1][0] if idx + 1 < len(chosen) else right
         scores = sorted(
             (
-                (_extend(model, before, c) + model.transition(c[-1], after), c)
+                (_fill_score(model, before, c) + model.transition(c[-1], after), c)
                 for c in part.candidates
             ),
             reverse=True,
@@ -522,12 +553,28 @@ def _prerank(
     nxt = after[0] if isinstance(after, str) and after else ""
 
     def local(cand: str) -> float:
-        score = _extend(model, prev, cand) if prev else sum(model.unigram(c) for c in cand)
+        if prev:
+            score = _fill_score(model, prev, cand)
+        else:
+            score = sum(model.unigram(c) for c in cand) + _LINE_BREAK_PRIOR * _breaks(cand)
         if nxt:
             score += model.transition(cand[-1], nxt)
         return score
 
     return sorted(region.candidates, key=local, reverse=True)[:_KEEP_PER_REGION]
+
+
+# A lost byte rarely was a line break; without this prior the model, which has seen
+# a line end after nearly every character, would join lines everywhere.
+_LINE_BREAK_PRIOR = -6.0
+
+
+def _breaks(text: str) -> int:
+    return text.count("\n") + text.count("\r")
+
+
+def _fill_score(model: CharModel, prev: str, cand: str) -> float:
+    return _extend(model, prev, cand) + _LINE_BREAK_PRIOR * _breaks(cand)
 
 
 def _extend(model: CharModel, prev: str, text: str) -> float:
@@ -556,15 +603,50 @@ def propose(
     """
     hi = len(text) if hi is None else hi
     out: list[Repair] = []
-    for slots, owner in _slots(text, lo, hi, damage.reading):
-        if max(slots) < 0x80 and UNKNOWN not in slots:
-            continue
-        walker = _Walker(damage, slots, owner, len(text))
-        for island in walker.islands():
-            repair = _judge(text, island, damage, model, keep_margin)
-            if repair is not None:
-                out.append(repair)
+    for variant in _variants(text, lo, hi, damage):
+        extra = _CUT_MARKERS if damage.cut else ""
+        for slots, owner in _slots(variant, lo, hi, damage.reading, extra):
+            if max(slots) < 0x80 and UNKNOWN not in slots:
+                continue
+            walker = _Walker(damage, slots, owner, len(variant))
+            for island in walker.islands():
+                repair = _judge(text, island, damage, model, keep_margin)
+                if repair is not None:
+                    out.append(repair)
     return out
+
+
+# A cut stream's lost bytes show as U+FFFD, or as "?" once saved in a legacy encoding.
+_CUT_MARKERS = "\ufffd?"
+_FOLDABLE = frozenset("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~")
+
+
+def _variants(text: str, lo: int, hi: int, damage: Damage) -> Iterator[str]:
+    """The text as given, and for a cut stream also with the ASCII punctuation right
+    after each marker turned back into the fullwidth form a later normalizer folded."""
+    yield text
+    if not damage.cut or damage.reading.marker is None:
+        return
+    chars = list(text)
+    changed = False
+    for pos in range(lo, hi):
+        if text[pos] not in _CUT_MARKERS:
+            continue
+        for j in range(pos + 1, min(pos + 4, hi)):
+            if chars[j] in _FOLDABLE and chars[j] not in _CUT_MARKERS:
+                chars[j] = chr(ord(chars[j]) + 0xFEE0)
+                changed = True
+    if changed:
+        yield "".join(chars)
+
+
+def _fold(text: str) -> str:
+    """Undo later normalizations for the inverse check of a cut stream: fullwidth
+    forms folded to ASCII, and U+FFFD saved as "?"."""
+    return "".join(
+        "?" if c == "\ufffd" else chr(ord(c) - 0xFEE0) if "\uff01" <= c <= "\uff5e" else c
+        for c in text
+    )
 
 
 def _judge(
@@ -590,9 +672,10 @@ def _judge(
         # One accented letter next to CJK text (pinyin, names) is not evidence.
         return None
     try:
-        if damage.garble(best) != garbled:
-            return None
+        regarbled = damage.garble(best)
     except UnicodeError:
+        return None
+    if regarbled != garbled and not (damage.cut and _fold(regarbled) == _fold(garbled)):
         return None
     left = text[start - 1] if start > 0 else "\n"
     right = text[end] if end < len(text) else "\n"

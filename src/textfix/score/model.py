@@ -16,6 +16,15 @@ from importlib import resources
 
 _LAMBDA = 0.6  # weight of the bigram estimate in the interpolation
 _BOUNDARY = "\n"
+_UNKNOWN = "\ufffd"
+_UNKNOWN_LOGP = -9.0
+
+# Typographic prior the corpus under-represents (it has little news or dialogue
+# text): a closing quote or bracket right after sentence-final punctuation, as
+# in 。” or ！」, is common in Chinese and Japanese prose.
+_SENTENCE_END = frozenset("。！？；…")
+_CLOSERS = frozenset("”’」』）》〉】")
+_CLOSER_FLOOR = math.log(0.1)
 
 
 def _unescape(key: str) -> str:
@@ -83,6 +92,11 @@ class CharModel:
 
     def transition(self, prev: str, ch: str) -> float:
         """log P(ch | prev), interpolated with the unigram."""
+        if ch == _UNKNOWN or prev == _UNKNOWN:
+            # A replacement character stands for a character we cannot see. Scoring
+            # it as an average character (rather than as a very unlikely one) means
+            # that filling it in earns nothing unless the fill itself reads well.
+            return _UNKNOWN_LOGP if ch == _UNKNOWN else math.log(1.0 - _LAMBDA) + self.unigram(ch)
         key = prev + ch
         cached = self._cond_cache.get(key)
         if cached is not None:
@@ -94,6 +108,8 @@ class CharModel:
         else:
             cond = math.exp(joint - self.unigram(prev))
             value = math.log(_LAMBDA * min(cond, 1.0) + (1.0 - _LAMBDA) * math.exp(uni))
+        if prev in _SENTENCE_END and ch in _CLOSERS:
+            value = max(value, _CLOSER_FLOOR)
         if len(self._cond_cache) < 2_000_000:
             self._cond_cache[key] = value
         return value
