@@ -36,7 +36,7 @@ MB = 1_000_000
 
 _DOC_SPLIT = re.compile(r"\n[ \t]*\n+")
 _MAX_DOC = 16_384
-_CHUNK = 4_096
+_CHUNK = 2_048
 
 Fixer = Callable[[str], str]
 
@@ -54,7 +54,7 @@ def utf8_len(text: str) -> int:
 
 def _split_big(doc: str) -> list[str]:
     """Files without blank lines are one giant "document": cut them into runs of
-    whole lines of about 4 KB, which is what a record in a dataset looks like."""
+    whole lines of about 2 KB, which is what a record in a dataset looks like."""
     if utf8_len(doc) <= _MAX_DOC:
         return [doc]
     out: list[str] = []

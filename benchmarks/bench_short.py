@@ -2,8 +2,9 @@
 
 Titles are the first 30 characters of corpus lines that have at least 10. Sets:
 clean titles of each language, and CJK-mix titles each damaged by a random codec
-round trip (kept if the damaged title has at most 50 characters). A batch of titles is timed as a loop of single calls; the figure is
-the median over 5 runs (3 if a run is slow) divided by the number of titles.
+round trip (kept if the damaged title has at most 50 characters). A batch of
+titles is timed as a loop of single calls; the figure is the median over 5 runs
+divided by the number of titles.
 
     python benchmarks/bench_short.py
     python benchmarks/bench_short.py --titles 2000 --budget 0.2

@@ -38,7 +38,7 @@ def escape(key: str) -> str:
     return key.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
 
 
-COMMON_LOGP = -15.0  # characters at least this frequent never trigger the gate on their own
+COMMON_LOGP = -15.0  # rarer characters trigger the gate when two stand close together
 
 
 def _is_common(ch: str, p: float) -> bool:
@@ -106,8 +106,7 @@ def main() -> int:
             out.write(f"U\t{escape(ch)}\t{-round(SCALE * math.log(p))}\n")
         for pair, p in top_bi:
             out.write(f"B\t{escape(pair)}\t{-round(SCALE * math.log(p))}\n")
-    common_path = os.path.join(os.path.dirname(args.out), "common_chars.txt")
-    with open(common_path, "w", encoding="utf-8") as out:
+    with open(os.path.join(os.path.dirname(args.out), "common_chars.txt"), "w", encoding="utf-8") as out:
         out.write("".join(sorted(c for c, p in kept_uni.items() if _is_common(c, p))))
     size = os.path.getsize(args.out)
     print(f"wrote {args.out}: {len(kept_uni)} unigrams, {len(top_bi)} bigrams, {size} bytes", file=sys.stderr)

@@ -9,6 +9,8 @@ only if its gain clears ``config.margin``.
 
 from __future__ import annotations
 
+import re
+
 from textfix import gate
 from textfix.codecs import DAMAGES, Damage
 from textfix.config import Config
@@ -28,21 +30,156 @@ def _family(damage: Damage) -> str:
     return "cjk"
 
 
+_KIND_FAMILY: dict[str, str] = {}
+for _d in DAMAGES:
+    if _d.cut:
+        _KIND_FAMILY[_d.kind] = "cut"
+    elif _family(_d) != "cjk" or _d.source.is_utf8:
+        _KIND_FAMILY[_d.kind] = "from_utf8" if _d.source.is_utf8 else "legacy_latin"
+    else:
+        _KIND_FAMILY[_d.kind] = "cross_cjk"
+
+
+def family_of_kind(kind: str) -> str:
+    """The calibration family of a (possibly layered) kind: its first layer decides."""
+    return _KIND_FAMILY.get(kind.split("+", 1)[0], "from_utf8")
+
+
+# Margin multipliers per family, set from scripts/calibrate_margin.py: on clean
+# corpus text a cross-CJK reading turns valid characters into other valid
+# characters, so its false candidates reach far higher gains than UTF-8 readings.
+MARGIN_SCALE = {"from_utf8": 1.5, "legacy_latin": 1.5, "cross_cjk": 1.75, "cut": 1.25}
+
+_CJK_RE = re.compile("[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af\uf900-\ufaff]")
+
+
+def _plausible(rep: Repair, text: str, lo: int, hi: int) -> bool:
+    """Context checks that the score cannot see.
+
+    * A cross-CJK misreading produces CJK characters, so its garbled span must be
+      mostly CJK (Cyrillic and Greek are GBK-encodable too).
+    * A repair that turns Latin-1 characters into CJK text must sit in a line
+      that already has CJK text or make up most of the line: documentation quotes
+      mojibake on purpose (``StrConv("ABCDEVB¥ì¥¹¥­¥å©")`` in an English manual).
+    """
+    garbled = text[rep.start : rep.end]
+    fam = family_of_kind(rep.kind)
+    if fam == "cross_cjk":
+        wide = [c for c in garbled if not c.isascii()]
+        if sum(bool(_CJK_RE.match(c)) for c in wide) * 2 < len(wide):
+            return False
+    if rep.layers and _family_of_reading(rep.layers[0]) == "latin" and _CJK_RE.search(rep.fix):
+        rest = text[lo : rep.start] + text[rep.end : hi]
+        if not _CJK_RE.search(rest) and (rep.end - rep.start) * 2 < len(text[lo:hi].strip()):
+            return False
+    return True
+
+
+def _family_of_reading(kind: str) -> str:
+    reading = kind.split("_as_", 1)[1] if "_as_" in kind else ""
+    return "latin" if reading.split("+")[0] in ("latin1", "cp1252") else "other"
+
+
+def _margin(rep: Repair, config: Config) -> float:
+    return config.margin * MARGIN_SCALE[family_of_kind(rep.kind)]
+
+
 def _damages_for(line: str) -> list[Damage]:
     fams = gate.families(line)
     return [d for d in DAMAGES if _family(d) in fams]
 
 
+_REACH = 32  # characters of context searched on each side of a rare character
+
+
+def _windows(text: str, lo: int, hi: int) -> list[tuple[int, int]]:
+    """Stretches of the line near evidence (rare characters, markers).
+
+    Damage is made of rare characters, so an island with none in reach would be
+    clean text that merely parses; not searching there keeps clean lines cheap.
+    """
+    line = text[lo:hi]
+    hits = list(gate.rare_chars(line))
+    hits.extend(i for i, ch in enumerate(line) if ch in "?\ufffd")
+    if not hits:
+        return []
+    hits.sort()
+    out: list[tuple[int, int]] = []
+    for pos in hits:
+        a, b = max(0, pos - _REACH), min(len(line), pos + _REACH + 1)
+        if out and a <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], b))
+        else:
+            out.append((a, b))
+    return [(lo + a, lo + b) for a, b in out]
+
+
+def _worth_searching(line: str, model: CharModel) -> bool:
+    """Second, model-based look at a line the gate let through.
+
+    Two rare characters side by side are how the gate sees mojibake, but real
+    words (枇杷, 薏苡) look the same to it. If every pair of rare neighbours is a
+    bigram the corpus knows, and nothing else points at damage, skip the line.
+    """
+    if gate.strong_evidence(line):
+        return True
+    rare = list(gate.rare_chars(line))
+    known = model.bigrams
+    for a, b in zip(rare, rare[1:], strict=False):
+        if b - a <= 3 and any(line[i : i + 2] not in known for i in range(a, b)):
+            return True
+    return False
+
+
+def _fits_utf8(reading_bytes: bytes) -> bool:
+    """Could these bytes stand at a character boundary inside valid UTF-8?"""
+    if len(reading_bytes) != 2:
+        return True
+    b1, b2 = reading_bytes
+    if 0x80 <= b1 <= 0xBF:  # continuation, then continuation or a new character
+        return b2 < 0x80 or 0x80 <= b2 <= 0xBF or 0xC2 <= b2 <= 0xF4
+    if 0xC2 <= b1 <= 0xF4:  # lead byte, then a continuation byte
+        return 0x80 <= b2 <= 0xBF
+    return False
+
+
+def _utf8_evidence(line: str, damage: Damage) -> bool:
+    """Some rare character on the line is one this reader can make out of UTF-8.
+
+    砰 is GBK C5 E9, two lead bytes in a row: no UTF-8 text read as GBK shows
+    it, so a line whose only oddities are such characters is not worth the search.
+    """
+    if "\ufffd" in line or "?" in line:
+        return True
+    reading = damage.reading
+    for pos in gate.rare_chars(line):
+        raw = reading.char_bytes(line[pos])
+        if raw is not None and _fits_utf8(raw):
+            return True
+    return False
+
+
 def _candidates(text: str, lo: int, hi: int, model: CharModel, config: Config) -> list[Repair]:
     out: list[Repair] = []
-    for damage in _damages_for(text[lo:hi]):
-        out.extend(propose(text, damage, model, lo, hi, config.keep_uncertain))
+    line = text[lo:hi]
+    damages = _damages_for(line)
+    if not damages:
+        return out
+    cjk_windows = _windows(text, lo, hi)
+    for damage in damages:
+        if damage.source.is_utf8 and _family(damage) == "cjk" and not _utf8_evidence(line, damage):
+            continue
+        spans = cjk_windows if _family(damage) == "cjk" else [(lo, hi)]
+        for a, b in spans:
+            out.extend(propose(text, damage, model, a, b, config.keep_uncertain))
     return out
 
 
 def _deeper(text: str, repair: Repair, model: CharModel, config: Config, depth: int) -> list[Repair]:
     """Repairs whose first layer is ``repair`` and which undo further layers inside it."""
     if depth >= config.max_layers or not gate.has_codec_trigger(repair.fix):
+        return []
+    if not _worth_searching(repair.fix, model):
         return []
     inner = repair.fix
     left = text[repair.start - 1] if repair.start > 0 else "\n"
@@ -138,6 +275,8 @@ def find_damage(text: str, config: Config) -> list[Finding]:
     model = get_model()
     findings: list[Finding] = []
     for lo, hi in gate.damaged_lines(text):
+        if not _worth_searching(text[lo:hi], model):
+            continue
         protected = _protected(text, lo, hi, config)
         if protected is None:
             continue
@@ -145,7 +284,11 @@ def find_damage(text: str, config: Config) -> list[Finding]:
         layered: list[Repair] = []
         for cand in sorted(cands, key=lambda r: -r.gain)[:_MAX_EXPANSIONS]:
             layered.extend(_deeper(text, cand, model, config, 1))
-        for rep in _select(cands + layered, config.margin):
+        # Every extra layer is another chance to read garbage into garbage, so a
+        # layered repair must clear a proportionally higher bar.
+        layered = [r for r in layered if r.gain >= _margin(r, config) * (3 * len(r.layers) - 2)]
+        pool = [r for r in cands + layered if r.gain >= _margin(r, config) and _plausible(r, text, lo, hi)]
+        for rep in _select(pool, 0.0):
             findings.append(
                 Finding(
                     kind=rep.kind,

@@ -627,17 +627,20 @@ def _variants(text: str, lo: int, hi: int, damage: Damage) -> Iterator[str]:
     yield text
     if not damage.cut or damage.reading.marker is None:
         return
-    chars = list(text)
+    window = text[lo:hi]
+    if "?" not in window and "\ufffd" not in window:
+        return
+    chars = list(window)
     changed = False
-    for pos in range(lo, hi):
-        if text[pos] not in _CUT_MARKERS:
+    for pos, ch in enumerate(window):
+        if ch not in _CUT_MARKERS:
             continue
-        for j in range(pos + 1, min(pos + 4, hi)):
+        for j in range(pos + 1, min(pos + 4, len(chars))):
             if chars[j] in _FOLDABLE and chars[j] not in _CUT_MARKERS:
                 chars[j] = chr(ord(chars[j]) + 0xFEE0)
                 changed = True
     if changed:
-        yield "".join(chars)
+        yield text[:lo] + "".join(chars) + text[hi:]
 
 
 def _fold(text: str) -> str:
@@ -664,7 +667,8 @@ def _judge(
     while best and garbled and best[-1] == garbled[-1] and masked[-1] == best[-1]:
         best, masked, garbled = best[:-1], masked[:-1], garbled[:-1]
         end -= 1
-    if not garbled or best == garbled or "\ufffd" in best:
+    if len(garbled) < 2 or best == garbled or "\ufffd" in best:
+        # One garbled character is too little evidence (铆 is C3 AD, also UTF-8 í).
         # A decoded U+FFFD means the bytes were already a replacement character
         # (锟斤拷): nothing to recover, the marker stage reports it.
         return None
@@ -677,7 +681,12 @@ def _judge(
         return None
     if regarbled != garbled and not (damage.cut and _fold(regarbled) == _fold(garbled)):
         return None
+    lost = garbled.count("\ufffd") + (garbled.count("?") if damage.reading.marker != "\ufffd" else 0)
+    if masked.count("\ufffd") > lost or not masked.strip("\ufffd"):
+        return None  # doubt may keep a marker, never turn a readable character into one
     left = text[start - 1] if start > 0 else "\n"
     right = text[end] if end < len(text) else "\n"
-    gain = model.score(masked, left, right) - model.score(garbled, left, right)
+    # The evidence is the best reading itself; masking doubtful fills only changes
+    # what is written out, and must not earn the repair any credit.
+    gain = model.score(best, left, right) - model.score(garbled, left, right)
     return Repair(start, end, masked, damage.kind, gain, island.lossy, n_masked, [damage.kind])
