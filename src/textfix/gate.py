@@ -34,7 +34,9 @@ _CYR_CONT = bytes(range(0x80, 0xC0)).decode("cp1251", "replace").replace("\ufffd
 CYRILLIC_PAIR = re.compile(f"[РС][{re.escape(_CYR_CONT)}]")
 
 _CJK = "\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af\uf900-\ufaff"
-CUT_STREAM = re.compile(f"[{_CJK}][?\ufffd][\x40-\x7e][{_CJK}]")
+# A lone lead byte lost to a cut, then the shifted rest: 還思?L者, or 重大?!笔痉
+# where the shifted pair ！ was later folded to ASCII.
+CUT_STREAM = re.compile(f"[{_CJK}][?\ufffd][\x21-\x7e]{{1,2}}[{_CJK}]")
 
 
 def _class(name: str) -> str:
