@@ -175,6 +175,15 @@ def _candidates(text: str, lo: int, hi: int, model: CharModel, config: Config) -
     return out
 
 
+def _layered_kind(layers: list[str]) -> str:
+    """Name stacked damage in the order it happened: ``utf8_as_gbk+cp1252`` was
+    first read as GBK, then the result was read as cp1252. ``layers`` is in the
+    order the repair peeled them, outermost first."""
+    inner = layers[-1]
+    outer = [layer.split("_as_", 1)[-1] for layer in reversed(layers[:-1])]
+    return "+".join([inner, *outer])
+
+
 def _deeper(text: str, repair: Repair, model: CharModel, config: Config, depth: int) -> list[Repair]:
     """Repairs whose first layer is ``repair`` and which undo further layers inside it."""
     if depth >= config.max_layers or not gate.has_codec_trigger(repair.fix):
@@ -194,15 +203,17 @@ def _deeper(text: str, repair: Repair, model: CharModel, config: Config, depth: 
             break  # each layer must stand on its own evidence
         fix = inner[: sub.start] + sub.fix + inner[sub.end :]
         gain = model.score(fix, left, right) - base
+        layers = repair.layers + sub.layers
         layered = Repair(
             repair.start,
             repair.end,
             fix,
-            repair.kind + "+" + sub.kind.split("_as_", 1)[1] if "_as_" in sub.kind else sub.kind,
+            _layered_kind(layers),
             gain,
             repair.lossy or sub.lossy,
             repair.uncertain + sub.uncertain,
-            repair.layers + sub.layers,
+            layers,
+            sub.baked,
         )
         out.append(layered)
         out.extend(_deeper(text, layered, model, config, depth + 1))
@@ -287,7 +298,11 @@ def find_damage(text: str, config: Config) -> list[Finding]:
         # Every extra layer is another chance to read garbage into garbage, so a
         # layered repair must clear a proportionally higher bar.
         layered = [r for r in layered if r.gain >= _margin(r, config) * (3 * len(r.layers) - 2)]
-        pool = [r for r in cands + layered if r.gain >= _margin(r, config) and _plausible(r, text, lo, hi)]
+        pool = [
+            r
+            for r in cands + layered
+            if not r.baked and r.gain >= _margin(r, config) and _plausible(r, text, lo, hi)
+        ]
         for rep in _select(pool, 0.0):
             findings.append(
                 Finding(

@@ -44,13 +44,37 @@ def _class(name: str) -> str:
     return "[^\t\n\r\x20-\x7e" + re.escape(chars) + "]"
 
 
+def _utf8_lead_chars(common: str) -> str:
+    """Characters that a CJK decoder makes of a UTF-8 lead byte and its first
+    continuation byte (E3-E9 then 80-BF: kana, CJK punctuation and ideographs).
+
+    Every second character of a CJK string in UTF-8 read as GBK, Big5, Shift-JIS
+    or EUC-KR is one of these, so even a short span shows one; the frequent ones
+    are left out because real text is full of them.
+    """
+    frequent = set(common)
+    out = set()
+    for codec in ("gbk", "cp950", "cp932", "cp949"):
+        for lead in range(0xE3, 0xEA):
+            for cont in range(0x80, 0xC0):
+                try:
+                    ch = bytes([lead, cont]).decode(codec)
+                except UnicodeDecodeError:
+                    continue
+                if len(ch) == 1 and ch not in frequent:
+                    out.add(ch)
+    return "".join(sorted(out))
+
+
 @lru_cache(maxsize=1)
 def _patterns() -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str], re.Pattern[str]]:
     rare = _class("common_chars.txt")
     # Alone, only characters that real text never holds are evidence: U+FFFD,
     # C1 controls, private use, halfwidth katakana. A single unseen Han character
     # is a name or a rare word far more often than damage.
-    unknown = re.compile("[\x80-\x9f\ufffd\ue000-\uf8ff\uff61-\uff9f]")
+    common = resources.files("textfix").joinpath("data/common_chars.txt").read_text("utf-8")
+    leads = re.escape(_utf8_lead_chars(common))
+    unknown = re.compile(f"[\\x80-\\x9f\\ufffd\\ue000-\\uf8ff\\uff61-\\uff9f{leads}]")
     rare_pair = re.compile(f"{rare}.{{0,2}}{rare}")
     rare_question = re.compile(f"{rare}\\?|\\?{rare}")
     return unknown, rare_pair, rare_question, re.compile(rare)

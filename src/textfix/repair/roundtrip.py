@@ -61,6 +61,9 @@ class Repair:
     lossy: bool = False
     uncertain: int = 0
     layers: list[str] = field(default_factory=list)
+    baked: bool = False
+    """The bytes decoded to U+FFFD: an earlier layer had already lost them. Only a
+    further layer that reads the U+FFFD as a marker can make this a final repair."""
 
 
 # --------------------------------------------------------------------------- slots
@@ -377,6 +380,12 @@ class _Walker:
 
     def _utf8_region(self, k: int) -> tuple[Region, int] | None:
         slots = self.slots
+        if slots[k] >= 0 and self.reading.policy != "windows":
+            # A known lead byte fixes the character's length; one marker is one byte.
+            end = k + _utf8_len(slots[k])
+            if end > self.n:
+                return None
+            return self._utf8_options(k, end)
         end = k + 1
         seen_unknown = slots[k] == UNKNOWN
         while end < self.n:
@@ -390,9 +399,17 @@ class _Walker:
             elif not 0x80 <= s <= 0xBF:
                 break
             end += 1
+        return self._utf8_options(k, end)
+
+    def _utf8_options(self, k: int, end: int) -> tuple[Region, int] | None:
+        slots = self.slots
         if end - k > 12 or slots[k:end].count(UNKNOWN) > _MAX_UNKNOWNS_PER_REGION:
             return None
         after = slots[end] if end < self.n else self.after
+        if 0 <= after and _utf8_len(after) == 0:
+            # The parse cannot go on into that byte, so the damage ends here and the
+            # byte after it was never seen by the same decoder.
+            after = -1
         options = _enumerate_utf8(slots[k:end], self.reading, after)
         if not options or len(options) > _MAX_REGION_CANDIDATES:
             return None
@@ -667,10 +684,9 @@ def _judge(
     while best and garbled and best[-1] == garbled[-1] and masked[-1] == best[-1]:
         best, masked, garbled = best[:-1], masked[:-1], garbled[:-1]
         end -= 1
-    if len(garbled) < 2 or best == garbled or "\ufffd" in best:
+    baked = "\ufffd" in best
+    if len(garbled) < 2 or best == garbled:
         # One garbled character is too little evidence (铆 is C3 AD, also UTF-8 í).
-        # A decoded U+FFFD means the bytes were already a replacement character
-        # (锟斤拷): nothing to recover, the marker stage reports it.
         return None
     if damage.reading.codec in _LATIN_READERS and not LATIN_PAIR.search(garbled):
         # One accented letter next to CJK text (pinyin, names) is not evidence.
@@ -682,11 +698,13 @@ def _judge(
     if regarbled != garbled and not (damage.cut and _fold(regarbled) == _fold(garbled)):
         return None
     lost = garbled.count("\ufffd") + (garbled.count("?") if damage.reading.marker != "\ufffd" else 0)
-    if masked.count("\ufffd") > lost or not masked.strip("\ufffd"):
+    if masked.count("\ufffd") - best.count("\ufffd") > lost or not masked.strip("\ufffd"):
         return None  # doubt may keep a marker, never turn a readable character into one
     left = text[start - 1] if start > 0 else "\n"
     right = text[end] if end < len(text) else "\n"
     # The evidence is the best reading itself; masking doubtful fills only changes
     # what is written out, and must not earn the repair any credit.
     gain = model.score(best, left, right) - model.score(garbled, left, right)
-    return Repair(start, end, masked, damage.kind, gain, island.lossy, n_masked, [damage.kind])
+    return Repair(
+        start, end, masked, damage.kind, gain, island.lossy, n_masked, [damage.kind], baked
+    )
