@@ -187,10 +187,11 @@ class DamageStats:
 
 
 def damage_documents(
-    docs: Sequence[str], rate: float, seed: int = DEFAULT_SEED
+    docs: Sequence[str], rate: float, seed: int = DEFAULT_SEED, evenly: bool = False
 ) -> tuple[list[str], DamageStats]:
     """Damage each non-empty line with probability ``rate`` (1.0 = every line that
-    some round trip can change)."""
+    some round trip can change). ``evenly``: damage exactly every 1/rate-th line
+    instead, so every stretch of text has the same density of damage."""
     rng = random.Random(f"{seed}-damage-{rate}")
     stats = DamageStats()
     out: list[str] = []
@@ -202,8 +203,13 @@ def damage_documents(
         for i, line in enumerate(lines):
             if not line.strip():
                 continue
+            k = stats.lines
             stats.lines += 1
-            if rate >= 1 or rng.random() < rate:
+            if evenly:
+                hit = int((k + 1) * rate) > int(k * rate)
+            else:
+                hit = rate >= 1 or rng.random() < rate
+            if hit:
                 new, kind = damage_line(line, rng)
                 if kind is not None:
                     lines[i] = new
@@ -370,8 +376,7 @@ def human_size(nbytes: float) -> str:
     for unit, scale in (("GB", 10**9), ("MB", 10**6), ("KB", 10**3)):
         if nbytes >= scale:
             value = nbytes / scale
-            return f"{value:.0f} {unit}" if value >= 10 or value == int(value) \
-                else f"{value:.1f} {unit}"
+            return f"{value:.0f} {unit}" if value >= 10 else f"{value:.1f} {unit}"
     return f"{nbytes:.0f} B"
 
 

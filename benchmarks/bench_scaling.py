@@ -1,8 +1,9 @@
 """Scaling: time for one call on one string of 1 KB, 10 KB, ... up to ``--max-size``.
 
 MB/s per size shows whether the cost is linear in the input (flat MB/s) or not.
-Inputs: clean zh-Hans and the CJK mix with 1% of lines damaged, each one string
-(documents joined by blank lines). textfix runs at every size; ftfy.fix_text and
+Inputs: clean zh-Hans and the CJK mix with every 100th line damaged (evenly, so
+each size has the same density of damage), each one string (documents joined by
+blank lines). textfix runs at every size; ftfy.fix_text and
 ftfy.fix_encoding only up to ``--ftfy-max-size`` (ftfy on 100 MB takes minutes).
 A size whose predicted time (from the previous size's speed) exceeds
 ``--point-budget`` seconds per run is skipped and marked so.
@@ -27,7 +28,7 @@ def inputs(args: argparse.Namespace) -> list[tuple[str, str]]:
     zh = c.load_documents(corpus, "zh-Hans", args.seed)
     mix = c.interleave([c.load_documents(corpus, lang, args.seed) for lang in c.CJK_LANGS])
     base = c.take_bytes(mix, 4 * c.MB)  # damaged once, then cycled up to the size
-    damaged, _stats = c.damage_documents(base, 0.01, args.seed)
+    damaged, _stats = c.damage_documents(base, 0.01, args.seed, evenly=True)
     return [("zh-Hans clean", c.one_string(zh, args.max_size)),
             ("cjk-mix 1% damaged", c.one_string(damaged, args.max_size))]
 

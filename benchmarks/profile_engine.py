@@ -64,6 +64,24 @@ def _name(func: tuple[str, int, str]) -> str:
     return f"{short}:{line}({name})"
 
 
+_STAGES = ("fix_text", "maybe_damaged", "has_codec_trigger", "find_damage", "_candidates",
+           "propose", "_deeper")
+
+
+def gate_stats(docs: Sequence[str]) -> dict[str, Any] | None:
+    """How much of the input the gate lets through to the repair stage (None if the
+    engine has no ``gate.has_codec_trigger`` any more)."""
+    try:
+        from textfix import gate
+
+        trigger = gate.has_codec_trigger
+    except (ImportError, AttributeError):
+        return None
+    lines = [line for doc in docs for line in doc.split("\n") if line.strip()]
+    return {"docs": len(docs), "docs_triggered": sum(map(trigger, docs)),
+            "lines": len(lines), "lines_triggered": sum(map(trigger, lines))}
+
+
 def profile(fn: c.Fixer, docs: list[str], args: argparse.Namespace) -> dict[str, Any]:
     import textfix
 
@@ -88,8 +106,13 @@ def profile(fn: c.Fixer, docs: list[str], args: argparse.Namespace) -> dict[str,
     text = io.StringIO()
     pstats.Stats(prof, stream=text).sort_stats("tottime").print_stats(args.top)
     pstats.Stats(prof, stream=text).sort_stats("cumulative").print_stats(args.top)
+    stages: dict[str, float] = {}
+    for (path, _line, name), v in raw.items():
+        if name in _STAGES and "textfix" in path:
+            stages[name] = max(stages.get(name, 0.0), v[3] / total)
     return {
         "bytes": sum(map(c.utf8_len, part)), "docs": len(part), "seconds": total,
+        "cumulative_share": stages, "gate": gate_stats(part),
         "top": [{"function": _name(func), "calls": v[1], "tottime_s": v[2],
                  "cumtime_s": v[3], "share": v[2] / total} for func, v in top],
         "_text": text.getvalue(),

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import time
@@ -49,7 +50,7 @@ def _namespace(module: Module, args: argparse.Namespace, extra: list[str]) -> ar
     return parser.parse_args(argv + (extra if args.quick else []))
 
 
-def streaming(size: int, results_dir: Path) -> dict[str, Any]:
+def streaming(size: int) -> dict[str, Any]:
     """bench_streaming.py at size/4 and size: is the peak RSS flat?"""
     runs = []
     for part in (size // 4, size):
@@ -67,18 +68,27 @@ def streaming(size: int, results_dir: Path) -> dict[str, Any]:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="tiny samples (smoke test)")
-    parser.add_argument("--only", nargs="+", choices=list(BENCHES), default=None,
-                        help="run only these benchmarks")
+    parser.add_argument("--only", nargs="+", choices=[*BENCHES, "streaming"], default=None,
+                        help="run only these (the other sections of an existing "
+                             "results.json are kept)")
     parser.add_argument("--results", type=Path, default=c.RESULTS_DIR,
                         help="output directory (default benchmarks/results)")
     parser.add_argument("--streaming", type=c.parse_size, default=None, metavar="SIZE",
-                        help="also run bench_streaming.py at SIZE/4 and SIZE")
+                        help="also run bench_streaming.py at SIZE/4 and SIZE (use ≥ 128MB: "
+                             "files under 16 MiB are not streamed)")
     parser.add_argument("--corpus", type=Path, default=None,
                         help="corpus directory (default <repo>/../shared/corpus)")
     parser.add_argument("--seed", type=int, default=c.DEFAULT_SEED, help="random seed")
     args = parser.parse_args(argv)
 
-    results: dict[str, Any] = {"machine": c.machine(), "quick": args.quick, "errors": {}}
+    results: dict[str, Any] = {}
+    previous = args.results / "results.json"
+    if args.only and previous.exists():
+        results = json.loads(previous.read_text("utf-8"))
+        results.pop("e2e", None)
+    results.update({"machine": c.machine(), "quick": args.quick})
+    results["errors"] = {k: v for k, v in results.get("errors", {}).items()
+                         if args.only and k not in args.only}
     started = time.perf_counter()
     for name, (module, quick_args) in BENCHES.items():
         if args.only and name not in args.only:
@@ -96,15 +106,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             traceback.print_exc()
             results["errors"][name] = f"{type(exc).__name__}: {exc}"
         results.setdefault("seconds", {})[name] = round(time.perf_counter() - t0, 1)
+        results.setdefault("dates", {})[name] = time.strftime("%Y-%m-%d %H:%M:%S %Z")
         c.log(f"   {name} took {time.perf_counter() - t0:.0f} s")
-    if args.streaming:
+    if args.streaming and (not args.only or "streaming" in args.only):
         c.log("== streaming")
         try:
-            results["streaming"] = streaming(args.streaming, args.results)
+            results["streaming"] = streaming(args.streaming)
         except Exception as exc:  # noqa: BLE001
             results["errors"]["streaming"] = f"{type(exc).__name__}: {exc}"
     results["total_seconds"] = round(time.perf_counter() - started, 1)
-    results["machine"]["loadavg_end"] = list(__import__("os").getloadavg())
+    results["machine"]["loadavg_end"] = list(os.getloadavg())
 
     args.results.mkdir(parents=True, exist_ok=True)
     c.write_json(args.results / "results.json", results)

@@ -198,7 +198,8 @@ def _deeper(text: str, repair: Repair, model: CharModel, config: Config, depth: 
     out: list[Repair] = []
     subs = _candidates(inner, 0, len(inner), model, config)
     subs.sort(key=lambda r: -r.gain)
-    for sub in subs[:_MAX_EXPANSIONS]:
+    # Breadth shrinks with depth so a three-layer search stays a few dozen calls.
+    for sub in subs[: max(1, _MAX_EXPANSIONS >> (2 * depth - 1))]:
         if sub.gain < config.margin:
             break  # each layer must stand on its own evidence
         fix = inner[: sub.start] + sub.fix + inner[sub.end :]

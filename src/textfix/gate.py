@@ -5,7 +5,8 @@ match ``re`` scans a large character class at hundreds of MB/s (the ``regex``
 package is far slower at this). The triggers:
 
 * a character real text never holds (U+FFFD, C1 controls, private use, halfwidth
-  katakana), or two characters outside the frequent set (``data/common_chars.txt``,
+  katakana), one a CJK decoder makes of a UTF-8 lead byte (``data/lead_chars.txt``,
+  generated: every second character of UTF-8 CJK read as GBK is one), or two characters outside the frequent set (``data/common_chars.txt``,
   generated from the corpus) within three positions: mojibake is made of rare
   characters and comes in runs, while real text uses a rare character now and then;
 * ``?`` next to such a character (a replacement character saved as ``?``), and
@@ -44,36 +45,13 @@ def _class(name: str) -> str:
     return "[^\t\n\r\x20-\x7e" + re.escape(chars) + "]"
 
 
-def _utf8_lead_chars(common: str) -> str:
-    """Characters that a CJK decoder makes of a UTF-8 lead byte and its first
-    continuation byte (E3-E9 then 80-BF: kana, CJK punctuation and ideographs).
-
-    Every second character of a CJK string in UTF-8 read as GBK, Big5, Shift-JIS
-    or EUC-KR is one of these, so even a short span shows one; the frequent ones
-    are left out because real text is full of them.
-    """
-    frequent = set(common)
-    out = set()
-    for codec in ("gbk", "cp950", "cp932", "cp949"):
-        for lead in range(0xE3, 0xEA):
-            for cont in range(0x80, 0xC0):
-                try:
-                    ch = bytes([lead, cont]).decode(codec)
-                except UnicodeDecodeError:
-                    continue
-                if len(ch) == 1 and ch not in frequent:
-                    out.add(ch)
-    return "".join(sorted(out))
-
-
 @lru_cache(maxsize=1)
 def _patterns() -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str], re.Pattern[str]]:
     rare = _class("common_chars.txt")
     # Alone, only characters that real text never holds are evidence: U+FFFD,
     # C1 controls, private use, halfwidth katakana. A single unseen Han character
     # is a name or a rare word far more often than damage.
-    common = resources.files("textfix").joinpath("data/common_chars.txt").read_text("utf-8")
-    leads = re.escape(_utf8_lead_chars(common))
+    leads = re.escape(resources.files("textfix").joinpath("data/lead_chars.txt").read_text("utf-8"))
     unknown = re.compile(f"[\\x80-\\x9f\\ufffd\\ue000-\\uf8ff\\uff61-\\uff9f{leads}]")
     rare_pair = re.compile(f"{rare}.{{0,2}}{rare}")
     rare_question = re.compile(f"{rare}\\?|\\?{rare}")

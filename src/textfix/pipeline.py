@@ -43,6 +43,7 @@ def _stages() -> list[Stage]:
 
 
 _STAGES: list[Stage] | None = None
+_MAX_PASSES = 3
 
 
 def stages() -> list[Stage]:
@@ -99,17 +100,25 @@ def run(text: str, config: Config) -> Explained:
     reported: list[Finding] = []
     offsets = _OffsetMap()
     for stage in stages():
-        if not stage.enabled(config) or not stage.triggered(text):
-            continue
-        found = stage.find(text, config)
-        if not found:
-            continue
-        for f in found:
-            start, end = offsets.to_original(f.start), offsets.to_original(f.end)
-            reported.append(Finding(f.kind, start, max(start, end), f.confidence, f.fix, f.detail))
-        text, new_steps = _apply(text, stage.name, found)
-        steps.extend(new_steps)
-        offsets.add(new_steps)
+        # A repair can uncover damage underneath it (or next to it) that the first
+        # pass could not see; run the stage until it finds nothing new, so fixing
+        # is idempotent.
+        for _ in range(_MAX_PASSES):
+            if not stage.enabled(config) or not stage.triggered(text):
+                break
+            found = stage.find(text, config)
+            if not found:
+                break
+            for f in found:
+                start, end = offsets.to_original(f.start), offsets.to_original(f.end)
+                reported.append(
+                    Finding(f.kind, start, max(start, end), f.confidence, f.fix, f.detail)
+                )
+            text, new_steps = _apply(text, stage.name, found)
+            steps.extend(new_steps)
+            offsets.add(new_steps)
+            if not new_steps:
+                break
     reported.sort(key=lambda f: (f.start, f.end))
     return Explained(text, steps, reported)
 

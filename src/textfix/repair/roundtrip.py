@@ -15,6 +15,7 @@ jointly along the island with the character model.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -23,6 +24,8 @@ from textfix.gate import LATIN_PAIR
 from textfix.score.model import CharModel
 
 UNKNOWN = -1
+# Characters real text does not hold: C1 controls, private use, halfwidth katakana.
+_SUSPECT = re.compile("[\x80-\x9f\ue000-\uf8ff\uff61-\uff9f]")
 _LATIN_READERS = frozenset({"latin-1", "cp1252", "sloppy-windows-1252"})
 _MAX_REGION_CANDIDATES = 8192
 _DFS_BUDGET = 40_000
@@ -697,6 +700,8 @@ def _judge(
         return None
     if regarbled != garbled and not (damage.cut and _fold(regarbled) == _fold(garbled)):
         return None
+    if _SUSPECT.search(best) and len(_SUSPECT.findall(best)) > len(_SUSPECT.findall(garbled)):
+        return None  # a repair must not create new signs of damage
     lost = garbled.count("\ufffd") + (garbled.count("?") if damage.reading.marker != "\ufffd" else 0)
     if masked.count("\ufffd") - best.count("\ufffd") > lost or not masked.strip("\ufffd"):
         return None  # doubt may keep a marker, never turn a readable character into one

@@ -1,0 +1,109 @@
+"""The repair engine on the hand-made case file, plus its contracts."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+import textfix
+from textfix import Config, apply_plan, fix_and_explain, fix_text, scan
+from textfix.codecs import DAMAGES
+from textfix.findings import Step
+
+from .conftest import load_cases
+
+CORE = load_cases("core.json")
+
+
+@pytest.mark.parametrize("case", CORE, ids=[c["label"] for c in CORE])
+def test_case(case: dict) -> None:
+    out = fix_text(case["garbled"])
+    assert out == case["fixed"]
+    found = scan(case["garbled"])
+    if case["expect"] == "unchanged":
+        assert found == []
+    else:
+        # Latin-1 and cp1252 readings agree on most bytes, so either name is right.
+        def norm(kind: str) -> str:
+            return kind.replace("cp1252", "latin1")
+
+        assert any(norm(f.kind) == norm(case["kind"]) for f in found), found
+
+
+@pytest.mark.parametrize("case", CORE, ids=[c["label"] for c in CORE])
+def test_replay(case: dict) -> None:
+    ex = fix_and_explain(case["garbled"])
+    assert apply_plan(case["garbled"], ex.steps) == ex.text
+    as_json = json.loads(json.dumps([s.to_dict() for s in ex.steps], ensure_ascii=False))
+    assert apply_plan(case["garbled"], as_json) == ex.text
+    assert fix_text(ex.text) == ex.text  # idempotent
+
+
+def test_clean_text_is_the_same_object() -> None:
+    text = "这是一段完全正常的中文。"
+    assert fix_text(text) is text
+
+
+def test_steps_name_codecs_and_layers() -> None:
+    ex = fix_and_explain("浣犲ソ锛屼笘鐣岋紒")
+    assert ex.text == "你好，世界！"
+    (step,) = ex.steps
+    assert step.kind == "utf8_as_gbk"
+    assert step.detail["layers"] == ["utf8_as_gbk"]
+    assert (step.start, step.end) == (0, len("浣犲ソ锛屼笘鐣岋紒"))
+
+
+def test_scan_positions_refer_to_the_input() -> None:
+    text = "价格：" + "你好世界".encode("utf-8").decode("gbk")
+    (finding,) = scan(text)
+    assert (finding.start, finding.end) == (3, len(text))
+    assert finding.fix == "你好世界"
+    assert 0 < finding.confidence <= 1
+
+
+def test_apply_plan_rejects_a_mismatched_text() -> None:
+    ex = fix_and_explain("ÄãºÃ")
+    with pytest.raises(ValueError):
+        apply_plan("something else", ex.steps)
+
+
+def test_repairs_can_be_switched_off() -> None:
+    garbled = "浣犲ソ锛屼笘鐣岋紒"
+    assert fix_text(garbled, repair_codecs=False) == garbled
+    assert fix_text(garbled, Config(repair_codecs=False)) == garbled
+
+
+def test_unknown_option_is_an_error() -> None:
+    with pytest.raises(TypeError):
+        fix_text("x", no_such_option=True)
+
+
+def test_kunjinkao_is_reported_not_removed() -> None:
+    text = "这是一段锟斤拷锟斤拷的文字"
+    assert fix_text(text) == text
+    assert [f.kind for f in scan(text)] == ["kunjinkao"]
+    assert scan(text)[0].fix is None
+
+
+def test_every_damage_round_trips_its_own_garbling() -> None:
+    """Each hypothesis's garble() is the exact inverse the repair relies on."""
+    sample = {"utf8": "中文測試かな한국어", "gbk": "中文测试", "big5": "中文測試",
+              "sjis": "日本語かな", "eucjp": "日本語かな", "euckr": "한국어"}
+    for damage in DAMAGES:
+        text = sample[damage.source.label]
+        try:
+            garbled = damage.garble(text)
+        except UnicodeError:
+            continue
+        assert isinstance(garbled, str)
+
+
+def test_fix_batch_matches_fix_text() -> None:
+    texts = ["浣犲ソ", "clean", "ÄãºÃ"]
+    assert textfix.fix_batch(texts) == [fix_text(t) for t in texts]
+
+
+def test_step_round_trips_through_dict() -> None:
+    step = Step("repair", "utf8_as_gbk", 0, 2, "ab", "c", {"layers": ["utf8_as_gbk"]})
+    assert Step.from_dict(step.to_dict()) == step
