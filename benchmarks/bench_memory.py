@@ -8,7 +8,7 @@ each one string of ``--size`` bytes. A tool too slow to finish the call within
 used; compare the peak/input ratios).
 
     python benchmarks/bench_memory.py
-    python benchmarks/bench_memory.py --size 20MB --budget 30
+    python benchmarks/bench_memory.py --size 20MB --budget 60
 """
 
 from __future__ import annotations
@@ -97,9 +97,9 @@ def table(result: dict[str, Any]) -> str:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--size", type=c.parse_size, default=c.parse_size("4MB"),
                         help="input size (default 4MB)")
-    parser.add_argument("--budget", type=float, default=10.0,
+    parser.add_argument("--budget", type=float, default=4.0,
                         help="seconds one traced call may take; slower tools get a shorter "
-                             "prefix (default 10)")
+                             "prefix (default 4)")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -107,9 +107,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="largest string (default 10MB; 100MB adds the last point)")
     parser.add_argument("--ftfy-max-size", type=c.parse_size, default=c.parse_size("1MB"),
                         help="largest string given to ftfy (default 1MB)")
-    parser.add_argument("--point-budget", type=float, default=10.0,
+    parser.add_argument("--point-budget", type=float, default=6.0,
                         help="skip a size predicted to take longer than this per run, "
-                             "seconds (default 10)")
+                             "seconds (default 6)")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -140,8 +140,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--budget", type=float, default=2.0,
-                        help="seconds of (unprofiled) work per input (default 2)")
+    parser.add_argument("--budget", type=float, default=1.5,
+                        help="seconds of (unprofiled) work per input (default 1.5)")
     parser.add_argument("--max-mb", type=float, default=8.0,
                         help="largest sample per input, MB (default 8)")
     parser.add_argument("--top", type=int, default=20, help="functions listed (default 20)")

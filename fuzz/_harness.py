@@ -212,7 +212,8 @@ def check_decode_bytes(data: bytes) -> None:
         try:
             again = decoded.encode(decoded.text)
         except UnicodeError as exc:
-            raise InvariantError(f"decode: re-encoding as {decoded.encoding} raised {exc}")
+            msg = f"decode: re-encoding as {decoded.encoding} raised {exc}"
+            raise InvariantError(msg) from exc
         require(again == data, f"decode: bytes not kept ({decoded.encoding})")
     with timed(f"fix_bytes on {len(data)} bytes"):
         fixed = fix_bytes(data)
@@ -319,16 +320,22 @@ def check_jsonl(data: bytes) -> None:
 
 
 def warm_up() -> None:
-    """Load the model, codec tables and detectors before any call is timed."""
-    from textfix import fix_text, scan
+    """Load the model, codec tables, OpenCC and pypinyin before any call is timed."""
+    from textfix import Config, fix_text, scan
     from textfix.io import decode_bytes
 
-    for sample in ("浣犲ソ锛屼笘鐣岋紒", "Ã©tÃ©", "锟斤拷", "藍(lán)圖", "召开,。"):
-        fix_text(sample)
+    with contextlib.suppress(Exception):  # internal tables: best effort, names may change
+        from textfix.codecs import DAMAGES, _tables
+
+        for damage in DAMAGES:
+            _tables(damage.reading)
+    sentence = "今天天气很好，我们一起去公园散步吧。"
+    for trip in ROUND_TRIPS:
+        fix_text(sentence.encode(trip[0], "replace").decode(trip[1], trip[2]))
+    for sample in ("锟斤拷", "藍(lán)圖", "召开,。", "Ã©tÃ©"):
         scan(sample)
-        for trip in ROUND_TRIPS:
-            fix_text(sample.encode(trip[0], "replace").decode(trip[1], trip[2]))
-    decode_bytes("今天天气很好".encode("gbk"))
+    fix_text("臺灣“好”", Config(to_simplified=True, uncurl_quotes=True, normalization="NFKC"))
+    decode_bytes(sentence.encode("gbk"))
 
 
 def signature(exc: BaseException) -> str:

@@ -10,7 +10,12 @@ Each language gets equal weight, so a character's probability is the mean of its
 per-language probabilities. That keeps Korean or Czech characters from looking
 rare just because there is more Chinese in the corpus.
 
-A second file, ``common_chars.txt``, lists the frequent non-ASCII characters; the\ngate treats every other non-ASCII character as a possible sign of damage.\n\nOutput format (gzip, UTF-8, tab separated)::
+Two small files feed the gate: ``common_chars.txt`` lists the frequent non-ASCII
+characters (two rarer ones close together are a sign of damage), and
+``lead_chars.txt`` the characters a CJK decoder makes of a UTF-8 lead byte, less
+the frequent ones (one of them alone is a sign of damage).
+
+Output format of ``charmodel.tsv.gz`` (gzip, UTF-8, tab separated)::
 
     #textfix-charmodel v1 <scale>
     U <char> <-round(scale * ln p)>
@@ -98,12 +103,15 @@ def main() -> int:
     root = os.path.dirname(here)
     ap = argparse.ArgumentParser()
     ap.add_argument("--corpus", default=os.path.join(root, "..", "shared", "corpus"))
-    ap.add_argument("--out", default=os.path.join(root, "src", "textfix", "data", "charmodel.tsv.gz"))
+    data = os.path.join(root, "src", "textfix", "data")
+    ap.add_argument("--out", default=os.path.join(data, "charmodel.tsv.gz"))
     ap.add_argument("--bigrams", type=int, default=250_000)
     ap.add_argument("--min-unigram", type=int, default=2)
     args = ap.parse_args()
 
-    langs = sorted(d for d in os.listdir(args.corpus) if os.path.isdir(os.path.join(args.corpus, d)))
+    langs = sorted(
+        d for d in os.listdir(args.corpus) if os.path.isdir(os.path.join(args.corpus, d))
+    )
     if not langs:
         print("no corpus found at", args.corpus, file=sys.stderr)
         return 2
@@ -138,7 +146,10 @@ def main() -> int:
     with open(os.path.join(data_dir, "lead_chars.txt"), "w", encoding="utf-8") as out:
         out.write(utf8_lead_chars(kept_uni))
     size = os.path.getsize(args.out)
-    print(f"wrote {args.out}: {len(kept_uni)} unigrams, {len(top_bi)} bigrams, {size} bytes", file=sys.stderr)
+    print(
+        f"wrote {args.out}: {len(kept_uni)} unigrams, {len(top_bi)} bigrams, {size} bytes",
+        file=sys.stderr,
+    )
     return 0
 
 

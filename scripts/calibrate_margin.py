@@ -29,7 +29,7 @@ def main() -> int:
     here = os.path.dirname(os.path.abspath(__file__))
     ap = argparse.ArgumentParser()
     ap.add_argument("--corpus", default=os.path.join(here, "..", "..", "shared", "corpus"))
-    ap.add_argument("--lines", type=int, default=4000, help="triggered lines to sample per language")
+    ap.add_argument("--lines", type=int, default=4000, help="triggered lines per language")
     args = ap.parse_args()
     model = get_model()
     gains: dict[str, list[float]] = collections.defaultdict(list)

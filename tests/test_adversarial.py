@@ -28,11 +28,11 @@ from typing import Any
 import pytest
 
 import textfix
-from textfix import apply_plan, fix_and_explain, fix_text, scan
+from textfix import apply_plan, fix_and_explain, fix_text
 
-SIZE = int(os.environ.get("TEXTFIX_ADVERSARIAL_SIZE", "20000"))  # characters per run
+SIZE = int(os.environ.get("TEXTFIX_ADVERSARIAL_SIZE", "4000"))  # characters per run
 LONG_LINE = int(os.environ.get("TEXTFIX_ADVERSARIAL_LINE", str(1 << 20)))  # bytes, UTF-8
-CAP = float(os.environ.get("TEXTFIX_ADVERSARIAL_CAP", "30"))  # seconds per call
+CAP = float(os.environ.get("TEXTFIX_ADVERSARIAL_CAP", "10"))  # seconds per call
 
 ZH = "今天天气很好，我们一起去公园散步吧。"
 JA = "日本語の文章を正しく表示できますか。"
@@ -52,7 +52,8 @@ class Hang(Exception):
 @contextlib.contextmanager
 def time_limit(seconds: float) -> Iterator[None]:
     """Raise :class:`Hang` after ``seconds`` (checked between bytecodes; POSIX main thread)."""
-    if not hasattr(signal, "setitimer") or threading.current_thread() is not threading.main_thread():
+    main = threading.current_thread() is threading.main_thread()
+    if not hasattr(signal, "setitimer") or not main:
         yield
         return
 
@@ -91,7 +92,7 @@ RUNS: list[tuple[str, Callable[[int], str], bool]] = [
     ("kun", lambda n: "锟" * n, True),
     ("kunjinkao", lambda n: "锟斤拷" * (n // 3), True),
     ("replacement", lambda n: "\ufffd" * n, True),
-    ("a_tilde", lambda n: "Ã" * n, True),
+    ("a_tilde", lambda n: "Ã" * n, False),  # "ÃÃ" is 妹 (GBK C3 C3) read as Latin-1
     ("question_after_cjk", lambda n: "中" + "?" * n, True),
     ("huan", lambda n: "浣" * n, False),
     ("tang", lambda n: "烫" * n, True),
@@ -135,10 +136,6 @@ def test_trigger_run(name: str, build: Callable[[int], str], unchanged: bool) ->
     out = check(text)
     if unchanged:
         assert out == text, f"{name}: nothing here can be repaired"
-    with time_limit(CAP):
-        found = scan(text)
-    for f in found:
-        assert 0 <= f.start <= f.end <= len(text)
 
 
 @pytest.mark.parametrize(("name", "build"), [_param(*r) for r in ALTERNATING])
@@ -210,13 +207,16 @@ def test_deep_garbage(depth: int, start: int) -> None:
 
 @pytest.mark.parametrize("codec", CODECS)
 def test_every_byte_through_codec(codec: str) -> None:
-    everything = bytes(range(256)).decode(codec, "replace")
-    check(everything)
+    """All 256 bytes in a row (both orders), and each byte alone between CJK characters.
+
+    The single bytes go one per line in a single text: repairs are line-local, so this
+    is 256 independent inputs for the price of one call.
+    """
+    check(bytes(range(256)).decode(codec, "replace"))
     check(bytes(range(255, -1, -1)).decode(codec, "replace"))
-    for b in range(256):
-        single = bytes([b]).decode(codec, "replace")
-        check(single)
-        check("中" + single + "文")
+    singles = [bytes([b]).decode(codec, "replace") for b in range(256)]
+    check("\n".join(singles))
+    check("\n".join("中" + s + "文" for s in singles))
 
 
 @pytest.mark.slow

@@ -55,7 +55,7 @@ def test_steps_name_codecs_and_layers() -> None:
 
 
 def test_scan_positions_refer_to_the_input() -> None:
-    text = "价格：" + "你好世界".encode("utf-8").decode("gbk")
+    text = "价格：" + "你好世界".encode().decode("gbk")
     (finding,) = scan(text)
     assert (finding.start, finding.end) == (3, len(text))
     assert finding.fix == "你好世界"

@@ -31,7 +31,7 @@ import sys
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -254,7 +254,7 @@ def corpus_langs() -> list[str]:
     return sorted(p.name for p in CORPUS.iterdir() if p.is_dir() and any(p.glob("*.txt")))
 
 
-@lru_cache(maxsize=None)
+@cache
 def paragraphs(lang: str) -> tuple[str, ...]:
     """A fixed sample of the non-empty paragraphs (one a line) of one language."""
     lines: list[str] = []
@@ -319,7 +319,7 @@ CORRUPTIONS: dict[str, Corruption] = {
 }
 
 
-@lru_cache(maxsize=None)
+@cache
 def corruption_pool(kind: str) -> tuple[str, ...]:
     """Clean texts (short paragraphs and 4-40 char slices) that ``kind`` garbles strictly.
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import codecs as _pycodecs
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache
 
 import ftfy.bad_codecs  # noqa: F401  (registers the sloppy-windows-* codecs)
 
@@ -169,7 +169,7 @@ def _char_bytes(reading: Reading, ch: str) -> bytes | None:
     return result
 
 
-@lru_cache(maxsize=None)
+@cache
 def _tables(reading: Reading) -> tuple[list[bool], frozenset[int]]:
     singles = []
     for b in range(256):

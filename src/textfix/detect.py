@@ -184,7 +184,9 @@ def _layered_kind(layers: list[str]) -> str:
     return "+".join([inner, *outer])
 
 
-def _deeper(text: str, repair: Repair, model: CharModel, config: Config, depth: int) -> list[Repair]:
+def _deeper(
+    text: str, repair: Repair, model: CharModel, config: Config, depth: int
+) -> list[Repair]:
     """Repairs whose first layer is ``repair`` and which undo further layers inside it."""
     if depth >= config.max_layers or not gate.has_codec_trigger(repair.fix):
         return []

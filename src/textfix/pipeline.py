@@ -64,7 +64,8 @@ def _apply(text: str, stage: str, findings: Sequence[Finding]) -> tuple[str, lis
             continue
         parts.append(text[pos:f.start])
         old = text[f.start:f.end]
-        steps.append(Step(stage, f.kind, f.start + shift, f.end + shift, old, f.fix, dict(f.detail)))
+        start, end = f.start + shift, f.end + shift
+        steps.append(Step(stage, f.kind, start, end, old, f.fix, dict(f.detail)))
         parts.append(f.fix)
         shift += len(f.fix) - len(old)
         pos = f.end

@@ -30,6 +30,7 @@ _LATIN_READERS = frozenset({"latin-1", "cp1252", "sloppy-windows-1252"})
 _MAX_REGION_CANDIDATES = 8192
 _DFS_BUDGET = 40_000
 _MAX_UNKNOWNS_PER_REGION = 3
+_MAX_REGION_SLOTS = 12
 _KEEP_PER_REGION = 24
 _BEAM = 12
 
@@ -391,7 +392,8 @@ class _Walker:
             return self._utf8_options(k, end)
         end = k + 1
         seen_unknown = slots[k] == UNKNOWN
-        while end < self.n:
+        limit = min(self.n, k + _MAX_REGION_SLOTS + 1)
+        while end < limit:
             s = slots[end]
             if s == UNKNOWN:
                 # Two known continuation bytes after a lost byte close a 3-byte
@@ -406,7 +408,7 @@ class _Walker:
 
     def _utf8_options(self, k: int, end: int) -> tuple[Region, int] | None:
         slots = self.slots
-        if end - k > 12 or slots[k:end].count(UNKNOWN) > _MAX_UNKNOWNS_PER_REGION:
+        if end - k > _MAX_REGION_SLOTS or slots[k:end].count(UNKNOWN) > _MAX_UNKNOWNS_PER_REGION:
             return None
         after = slots[end] if end < self.n else self.after
         if 0 <= after and _utf8_len(after) == 0:
@@ -524,7 +526,9 @@ def _choose(
     beams: list[tuple[float, str, list[str]]] = [(0.0, left, [])]
     for idx, part in enumerate(parts):
         if isinstance(part, str):
-            beams = [(s + _extend(model, last, part), part[-1], ch + [part]) for s, last, ch in beams]
+            beams = [
+                (s + _extend(model, last, part), part[-1], ch + [part]) for s, last, ch in beams
+            ]
             continue
         ranked = _prerank(model, parts, idx, left, right)
         grown = []
@@ -702,7 +706,9 @@ def _judge(
         return None
     if _SUSPECT.search(best) and len(_SUSPECT.findall(best)) > len(_SUSPECT.findall(garbled)):
         return None  # a repair must not create new signs of damage
-    lost = garbled.count("\ufffd") + (garbled.count("?") if damage.reading.marker != "\ufffd" else 0)
+    lost = garbled.count("\ufffd")
+    if damage.reading.marker != "\ufffd":
+        lost += garbled.count("?")
     if masked.count("\ufffd") - best.count("\ufffd") > lost or not masked.strip("\ufffd"):
         return None  # doubt may keep a marker, never turn a readable character into one
     left = text[start - 1] if start > 0 else "\n"
