@@ -7,8 +7,9 @@ package is far slower at this). The triggers:
 * a character real text never holds (U+FFFD, C1 controls, private use, halfwidth
   katakana), one a CJK decoder makes of a UTF-8 lead byte (``data/lead_chars.txt``,
   generated: every second character of UTF-8 CJK read as GBK is one), or two
-  characters outside the frequent set (``data/common_chars.txt``) within three positions: mojibake is made of rare
-  characters and comes in runs, while real text uses a rare character now and then;
+  characters outside the frequent set (``data/common_chars.txt``) within three
+  positions: mojibake is made of rare characters and comes in runs, while real text
+  uses a rare character now and then;
 * ``?`` next to such a character (a replacement character saved as ``?``), and
   ``?``/U+FFFD plus one ASCII byte between CJK characters (a cut stream);
 * two Latin-1/cp1252 high characters in a row (``Ã©``, ``ÄãºÃ``);
