@@ -351,6 +351,10 @@ class _Walker:
     def _emit(self, a: int, b: int, parts: list[str | Region]) -> Iterator[Island]:
         if not any(isinstance(p, Region) or (p and max(p) > "\x7f") for p in parts):
             return
+        regions = sum(isinstance(p, Region) for p in parts)
+        if regions > 2 and regions * 2 > len(parts):
+            return  # more lost than kept: too little evidence to rebuild from
+
         end = self.owner[b - 1] + 1
         yield Island(self.owner[a], end, parts)
 
@@ -523,22 +527,28 @@ def _choose(
     Regions are scored jointly (a small beam), because neighbouring lost bytes
     interact through the bigram model.
     """
-    beams: list[tuple[float, str, list[str]]] = [(0.0, left, [])]
+    # Each beam keeps a back-pointer chain (piece, parent) instead of a copied list,
+    # so an island with thousands of regions stays linear.
+    Node = tuple[str, "Node"] | None
+    beams: list[tuple[float, str, Node]] = [(0.0, left, None)]
     for idx, part in enumerate(parts):
         if isinstance(part, str):
-            beams = [
-                (s + _extend(model, last, part), part[-1], ch + [part]) for s, last, ch in beams
-            ]
+            beams = [(s + _extend(model, last, part), part[-1], (part, node)) for s, last, node in beams]
             continue
         ranked = _prerank(model, parts, idx, left, right)
         grown = []
-        for s, last, ch in beams:
+        for s, last, node in beams:
             for cand in ranked:
-                grown.append((s + _fill_score(model, last, cand), cand[-1], ch + [cand]))
+                grown.append((s + _fill_score(model, last, cand), cand[-1], (cand, node)))
         grown.sort(key=lambda t: -t[0])
         beams = grown[:_BEAM]
     best = max(beams, key=lambda t: t[0] + model.transition(t[1], right))
-    chosen = best[2]
+    chosen: list[str] = []
+    walk = best[2]
+    while walk is not None:
+        chosen.append(walk[0])
+        walk = walk[1]
+    chosen.reverse()
     masked = list(chosen)
     n_masked = 0
     for idx, part in enumerate(parts):
@@ -549,7 +559,7 @@ def _choose(
         scores = sorted(
             (
                 (_fill_score(model, before, c) + model.transition(c[-1], after), c)
-                for c in part.candidates
+                for c in _prerank(model, parts, idx, left, right)
             ),
             reverse=True,
         )
