@@ -533,7 +533,10 @@ def _choose(
     beams: list[tuple[float, str, Node]] = [(0.0, left, None)]
     for idx, part in enumerate(parts):
         if isinstance(part, str):
-            beams = [(s + _extend(model, last, part), part[-1], (part, node)) for s, last, node in beams]
+            beams = [
+                (s + _extend(model, last, part), part[-1], (part, node))
+                for s, last, node in beams
+            ]
             continue
         ranked = _prerank(model, parts, idx, left, right)
         grown = []
