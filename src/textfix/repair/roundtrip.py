@@ -518,6 +518,9 @@ def _source_tables(source: Source) -> tuple[list[bool], frozenset[int], frozense
 # ------------------------------------------------------------------ choosing fills
 
 
+_Node = tuple[str, "_Node"] | None  # a beam's back-pointer chain: (piece, parent)
+
+
 def _choose(
     parts: list[str | Region], left: str, right: str, model: CharModel, keep_margin: float
 ) -> tuple[str, str, int]:
@@ -529,8 +532,7 @@ def _choose(
     """
     # Each beam keeps a back-pointer chain (piece, parent) instead of a copied list,
     # so an island with thousands of regions stays linear.
-    Node = tuple[str, "Node"] | None
-    beams: list[tuple[float, str, Node]] = [(0.0, left, None)]
+    beams: list[tuple[float, str, _Node]] = [(0.0, left, None)]
     for idx, part in enumerate(parts):
         if isinstance(part, str):
             beams = [
@@ -539,7 +541,7 @@ def _choose(
             ]
             continue
         ranked = _prerank(model, parts, idx, left, right)
-        grown = []
+        grown: list[tuple[float, str, _Node]] = []
         for s, last, node in beams:
             for cand in ranked:
                 grown.append((s + _fill_score(model, last, cand), cand[-1], (cand, node)))
