@@ -149,6 +149,11 @@ def _error_handler(reading: Reading) -> str:
 _CHAR_CACHE: dict[Reading, dict[str, bytes | None]] = {}
 
 
+def char_table(reading: Reading) -> dict[str, bytes | None]:
+    """The reader's memo of character -> bytes, for hot loops that look up many characters."""
+    return _CHAR_CACHE.setdefault(reading, {})
+
+
 def _char_bytes(reading: Reading, ch: str) -> bytes | None:
     cache = _CHAR_CACHE.setdefault(reading, {})
     try:

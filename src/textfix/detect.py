@@ -143,7 +143,7 @@ def _fits_utf8(reading_bytes: bytes) -> bool:
     return False
 
 
-def _utf8_evidence(line: str, damage: Damage) -> bool:
+def _utf8_evidence(line: str, damage: Damage, rare: set[str]) -> bool:
     """Some rare character on the line is one this reader can make out of UTF-8.
 
     砰 is GBK C5 E9, two lead bytes in a row: no UTF-8 text read as GBK shows
@@ -152,8 +152,8 @@ def _utf8_evidence(line: str, damage: Damage) -> bool:
     if "\ufffd" in line or "?" in line:
         return True
     reading = damage.reading
-    for pos in gate.rare_chars(line):
-        raw = reading.char_bytes(line[pos])
+    for ch in rare:
+        raw = reading.char_bytes(ch)
         if raw is not None and _fits_utf8(raw):
             return True
     return False
@@ -166,8 +166,13 @@ def _candidates(text: str, lo: int, hi: int, model: CharModel, config: Config) -
     if not damages:
         return out
     cjk_windows = _windows(text, lo, hi)
+    rare = {line[i] for i in gate.rare_chars(line)}
     for damage in damages:
-        if damage.source.is_utf8 and _family(damage) == "cjk" and not _utf8_evidence(line, damage):
+        if (
+            damage.source.is_utf8
+            and _family(damage) == "cjk"
+            and not _utf8_evidence(line, damage, rare)
+        ):
             continue
         spans = cjk_windows if _family(damage) == "cjk" else [(lo, hi)]
         for a, b in spans:

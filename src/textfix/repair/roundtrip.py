@@ -19,11 +19,12 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from textfix.codecs import Damage, Reading, Source
+from textfix.codecs import Damage, Reading, Source, char_table
 from textfix.gate import LATIN_PAIR
 from textfix.score.model import CharModel
 
 UNKNOWN = -1
+_MISSING = b"<missing>"
 # Characters real text does not hold: C1 controls, private use, halfwidth katakana.
 _SUSPECT = re.compile("[\x80-\x9f\ue000-\uf8ff\uff61-\uff9f]")
 _LATIN_READERS = frozenset({"latin-1", "cp1252", "sloppy-windows-1252"})
@@ -82,15 +83,30 @@ def _slots(
     the index in ``text`` of the character it came from.
     """
     markers = {reading.marker, *extra_markers}
+    table = char_table(reading)
     slots: list[int] = []
     owner: list[int] = []
+    lost_run = 0
     for i in range(lo, hi):
         ch = text[i]
         if ch in markers:
+            lost_run += 1
+            if lost_run > _MAX_UNKNOWNS_PER_REGION:
+                # Nothing can be rebuilt across this many lost bytes: end the run.
+                if lost_run == _MAX_UNKNOWNS_PER_REGION + 1:
+                    del slots[len(slots) - _MAX_UNKNOWNS_PER_REGION :]
+                    del owner[len(owner) - _MAX_UNKNOWNS_PER_REGION :]
+                    if slots:
+                        yield slots, owner
+                    slots, owner = [], []
+                continue
             slots.append(UNKNOWN)
             owner.append(i)
             continue
-        raw = reading.char_bytes(ch)
+        lost_run = 0
+        raw = table.get(ch, _MISSING)
+        if raw is _MISSING:
+            raw = reading.char_bytes(ch)
         if raw is None:
             if slots:
                 yield slots, owner
@@ -475,11 +491,21 @@ class _Walker:
         after = self.slots[k + 2] if k + 2 < self.n else self.after
         trails = {f[0] for f in marker_fills(self.reading, after) if len(f) == 1}
         # With no byte left to go on, only frequent characters are worth proposing.
-        cands = [ch for ch, trail in _frequent_pairs(self.source) if trail in trails]
-        return (Region(cands[:_CUT_PAIR_CANDIDATES]), k + 2) if cands else None
+        key = (self.source, frozenset(trails))
+        cands = _CUT_PAIR_CACHE.get(key)
+        if cands is None:
+            cands = []
+            for ch, trail in _frequent_pairs(self.source):
+                if trail in trails:
+                    cands.append(ch)
+                    if len(cands) >= _CUT_PAIR_CANDIDATES:
+                        break
+            _CUT_PAIR_CACHE[key] = cands
+        return (Region(list(cands)), k + 2) if cands else None
 
 
 _CUT_PAIR_CANDIDATES = 300
+_CUT_PAIR_CACHE: dict[tuple[Source, frozenset[int]], list[str]] = {}
 _FREQUENT: dict[Source, list[tuple[str, int]]] = {}
 
 
