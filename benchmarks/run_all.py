@@ -86,7 +86,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.only and previous.exists():
         results = json.loads(previous.read_text("utf-8"))
         results.pop("e2e", None)
-    results.update({"machine": c.machine(), "quick": args.quick})
+    if "machine" not in results:  # --only keeps the machine facts of the full run
+        results["machine"] = c.machine()
+    results["quick"] = args.quick
     results["errors"] = {k: v for k, v in results.get("errors", {}).items()
                          if args.only and k not in args.only}
     started = time.perf_counter()
@@ -115,7 +117,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         except Exception as exc:  # noqa: BLE001
             results["errors"]["streaming"] = f"{type(exc).__name__}: {exc}"
     results["total_seconds"] = round(time.perf_counter() - started, 1)
-    results["machine"]["loadavg_end"] = list(os.getloadavg())
+    if not args.only:
+        results["machine"]["loadavg_end"] = list(os.getloadavg())
 
     args.results.mkdir(parents=True, exist_ok=True)
     c.write_json(args.results / "results.json", results)

@@ -119,13 +119,15 @@ ALTERNATING: list[tuple[str, Callable[[int], str]]] = [
     ("pinyin_annotations", lambda n: "藍(lán)" * (n // 6)),
 ]
 
-# Known failures (measured; see the report of issue #6). Remove an entry once it passes.
-SLOW_RUNS: dict[str, str] = {}
+# Inputs measured to run past the cap (or to break an invariant) at SIZE characters:
+# {id: reason}. They are marked xfail (non-strict: they pass once fixed) and slow (a
+# hang costs CAP seconds). Remove an entry once it passes.
+KNOWN: dict[str, str] = {}
 
 
-def _param(name: str, *rest: Any, known: dict[str, str] = SLOW_RUNS) -> Any:
-    if name in known:
-        marks = [pytest.mark.xfail(strict=False, reason=known[name], raises=(Hang, AssertionError))]
+def _param(name: str, *rest: Any) -> Any:
+    if name in KNOWN:
+        marks = [pytest.mark.slow, pytest.mark.xfail(strict=False, reason=KNOWN[name])]
         return pytest.param(name, *rest, marks=marks, id=name)
     return pytest.param(name, *rest, id=name)
 
@@ -162,6 +164,11 @@ def _long_line(n_bytes: int) -> str:
 
 
 @pytest.mark.slow
+@pytest.mark.xfail(
+    strict=False,
+    reason="a damaged line goes through the repair engine whole: ~0.3 ms/char, so ~5 min "
+    "for 1 MB (see benchmarks/bench_adversarial.py)",
+)
 def test_long_line_without_newline() -> None:
     text = _long_line(LONG_LINE)
     assert "\n" not in text
@@ -194,33 +201,63 @@ def _garble(text: str, layers: list[tuple[str, str, str]]) -> str:
     return text
 
 
-@pytest.mark.parametrize("depth", [3, 4, 5])
-@pytest.mark.parametrize("start", range(0, len(LAYERS), 2))
+DEEP = [(depth, start) for depth in (3, 4, 5) for start in range(0, len(LAYERS), 2)]
+DEEP_FAST = [(3, 0), (4, 0), (5, 2), (5, 4)]
+
+
+def _deep_params() -> list[Any]:
+    params = []
+    for depth, start in DEEP:
+        ident = f"deep_{depth}_{start}"
+        marks: list[Any] = [] if (depth, start) in DEEP_FAST else [pytest.mark.slow]
+        if ident in KNOWN:
+            marks += [pytest.mark.slow, pytest.mark.xfail(strict=False, reason=KNOWN[ident])]
+        params.append(pytest.param(depth, start, marks=marks, id=ident))
+    return params
+
+
+@pytest.mark.parametrize(("depth", "start"), _deep_params())
 def test_deep_garbage(depth: int, start: int) -> None:
+    """One sentence garbled 3-5 times (the language rotates with the layer choice)."""
     layers = [LAYERS[(start + 3 * k) % len(LAYERS)] for k in range(depth)]
-    for clean in (ZH, JA, KO):
-        check(_garble(clean, layers)[:4000])
+    clean = (ZH, JA, KO)[(depth + start) % 3]
+    check(_garble(clean, layers))
 
 
 # --------------------------------------------------------------------------- bytes
 
 
-@pytest.mark.parametrize("codec", CODECS)
-def test_every_byte_through_codec(codec: str) -> None:
-    """All 256 bytes in a row (both orders), and each byte alone between CJK characters.
+def _codec_params(prefix: str, codecs: tuple[str, ...], slow: bool) -> list[Any]:
+    params = []
+    for codec in codecs:
+        ident = f"{prefix}_{codec}"
+        marks: list[Any] = [pytest.mark.slow] if slow else []
+        if ident in KNOWN:
+            marks += [pytest.mark.slow, pytest.mark.xfail(strict=False, reason=KNOWN[ident])]
+        params.append(pytest.param(codec, marks=marks, id=ident))
+    return params
 
-    The single bytes go one per line in a single text: repairs are line-local, so this
-    is 256 independent inputs for the price of one call.
+
+@pytest.mark.parametrize("codec", _codec_params("bytes", CODECS, slow=False))
+def test_every_byte_alone(codec: str) -> None:
+    """Each byte 0-255 decoded alone, bare and between CJK characters.
+
+    One byte per line in a single text: repairs are line-local, so this is 256
+    independent inputs for the price of one call.
     """
-    check(bytes(range(256)).decode(codec, "replace"))
-    check(bytes(range(255, -1, -1)).decode(codec, "replace"))
     singles = [bytes([b]).decode(codec, "replace") for b in range(256)]
     check("\n".join(singles))
     check("\n".join("中" + s + "文" for s in singles))
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("codec", DBCS)
+@pytest.mark.parametrize("codec", _codec_params("row", CODECS, slow=True))
+def test_every_byte_in_a_row(codec: str) -> None:
+    """All 256 byte values in one string, in both orders."""
+    check(bytes(range(256)).decode(codec, "replace"))
+    check(bytes(range(255, -1, -1)).decode(codec, "replace"))
+
+
+@pytest.mark.parametrize("codec", _codec_params("pairs", DBCS, slow=True))
 def test_every_byte_pair_through_codec(codec: str) -> None:
     """All 65536 pairs: one line per lead byte (0x80-0xFF), 256 pairs in a row."""
     lines = []

@@ -368,7 +368,7 @@ class _Walker:
         if not any(isinstance(p, Region) or (p and max(p) > "\x7f") for p in parts):
             return
         regions = sum(isinstance(p, Region) for p in parts)
-        if regions > 2 and regions * 2 > len(parts):
+        if regions > 2 and regions * 4 > len(parts) * 3:
             return  # more lost than kept: too little evidence to rebuild from
 
         end = self.owner[b - 1] + 1
