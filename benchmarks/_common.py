@@ -244,6 +244,7 @@ _WARM_UP = (
     "한국어 문장입니다.".encode().decode("cp949", errors="replace"),
     "你好，世界！".encode("gbk").decode("latin-1"),
     "café naïve".encode().decode("cp1252"),
+    "藍(lán)圖，召開,。会议",
     "clean ASCII",
 )
 

@@ -2,8 +2,8 @@
 
 Each tool is called on the same text in the same run: documents joined by blank
 lines into blocks of ``--block-kb`` (1 MB), one call per block, like fixing a file.
-textfix is timed once more with one call per document (records of a dataset), which
-adds its per-call overhead. Inputs:
+textfix is timed once more on the same documents with one call per document (records
+of a dataset), which adds its per-call overhead. Inputs:
 
 * clean text of each language (zh-Hans, zh-Hant, ja, ko, en);
 * a CJK mix (zh-Hans, zh-Hant, ja, ko in equal bytes) with 0%, 0.1%, 1%, 10% and
@@ -124,9 +124,10 @@ def _per_doc(outputs: list[str], groups: list[list[str]]) -> list[str] | None:
 
 
 def measure(fn: c.Fixer, data: Dataset, args: argparse.Namespace,
-            per_doc: bool = False) -> dict[str, Any]:
+            per_doc: bool = False, count: int | None = None) -> dict[str, Any]:
     """Time ``fn`` on a prefix of ``data``: one call per block of documents joined by
-    blank lines (``per_doc``: one call per document)."""
+    blank lines (``per_doc``: one call per document). The prefix is sized by a
+    calibration run, or holds ``count`` documents."""
     block = 1 if per_doc else int(args.block_kb * 1000)
     c.warm_up(fn, data.docs[0][:200])  # lazy tables and models load here
 
@@ -144,10 +145,13 @@ def measure(fn: c.Fixer, data: Dataset, args: argparse.Namespace,
         return float(seconds)
 
     max_bytes = int(args.max_mb * c.MB)
-    amount, seconds = c.calibrate(run, 2_000, max_bytes)
-    speed = data.bytes_of(data.count_for(amount)) / seconds
-    nbytes = int(max(args.min_kb * 1000, min(max_bytes, speed * args.budget)))
-    count = data.count_for(nbytes)
+    if count is None:
+        amount, seconds = c.calibrate(run, 2_000, max_bytes)
+        speed = data.bytes_of(data.count_for(amount)) / seconds
+        nbytes = int(max(args.min_kb * 1000, min(max_bytes, speed * args.budget)))
+        count = data.count_for(nbytes)
+    else:
+        speed = data.bytes_of(count) / run(data.bytes_of(count))
     groups, texts = prepare(count)
     size = sum(map(c.utf8_len, texts))
     times: list[float] = []
@@ -208,7 +212,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         # repair work dwarfs any per-call overhead there, and it would double the run time.
         per_doc = None
         if args.per_doc and cells["textfix"]["median_s"] <= 3 * args.budget:
-            per_doc = measure(fns["textfix"], data, args, per_doc=True)
+            per_doc = measure(fns["textfix"], data, args, per_doc=True,
+                              count=cells["textfix"]["docs"])
             del per_doc["_outputs"]
             c.log(f"  {data.name:<24} {'textfix per doc':<18} {per_doc['mb_s']:10.3f} MB/s "
                   f"({c.human_size(per_doc['bytes'])}, {per_doc['calls']} calls)")

@@ -109,7 +109,7 @@ def profile(fn: c.Fixer, docs: list[str], args: argparse.Namespace) -> dict[str,
     stages: dict[str, float] = {}
     for (path, _line, name), v in raw.items():
         if name in _STAGES and "textfix" in path:
-            stages[name] = max(stages.get(name, 0.0), v[3] / total)
+            stages[name] = max(stages.get(name, 0.0), min(1.0, v[3] / total))
     return {
         "bytes": sum(map(c.utf8_len, part)), "docs": len(part), "seconds": total,
         "cumulative_share": stages, "gate": gate_stats(part),

@@ -224,10 +224,19 @@ def scaling_md(sc: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _load(machine: dict[str, Any]) -> str:
+    load = machine.get("loadavg")
+    return "?" if not load else "/".join(f"{x:.1f}" for x in load)
+
+
 def e2e_md(e2e: dict[str, Any]) -> str:
     lines = [f"Corpus: {c.human_size(e2e['bytes'])} per format in {e2e['shards']} files "
              f"(~{e2e['damage_rate'] * 100:g}% of lines damaged), generated {e2e['date']}; "
              f"command `{e2e['command']}`; median of {e2e['runs']} run(s).", "",
+             f"Load average at start: {_load(e2e.get('machine', {}))} on "
+             f"{e2e.get('machine', {}).get('cpu_count', '?')} CPUs. The speed-up needs idle "
+             "cores: on a machine that other work keeps busy, two workers share the "
+             "same CPU time one would get (compare the CPU seconds).", "",
              "| format | --jobs 1 | --jobs 2 | speed-up |", "|---|---|---|---|"]
     for row in e2e["rows"]:
         cells = []
@@ -309,12 +318,13 @@ def plot(results: dict[str, Any], path: Path) -> bool:
     fig, ax = plt.subplots(figsize=(7.5, 4.8), dpi=120)
     styles = {"textfix": ("o-", "tab:blue"), "ftfy.fix_text": ("s--", "tab:orange"),
               "ftfy.fix_encoding": ("^:", "tab:green")}
+    offsets = {"textfix": 8, "ftfy.fix_text": -13, "ftfy.fix_encoding": 8}
     for tool in TOOLS:
         marker, color = styles[tool]
         values = [r["tools"][tool]["mb_s"] for r in rows]
         ax.plot(range(len(rows)), values, marker, color=color, label=tool, linewidth=2)
         for x, v in enumerate(values):
-            ax.annotate(_num(v), (x, v), textcoords="offset points", xytext=(0, 7),
+            ax.annotate(_num(v), (x, v), textcoords="offset points", xytext=(0, offsets[tool]),
                         ha="center", fontsize=7, color=color)
     for rate, goal in ((0.01, 50), (1.0, 5)):
         for x, r in enumerate(rows):

@@ -158,10 +158,15 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def dump_cases(cases: list[dict[str, Any]]) -> str:
-    """Readable JSON (CJK as is) with lone surrogates escaped, so the file is valid UTF-8."""
+    """Readable JSON: CJK as is; controls, invisible characters and lone surrogates escaped."""
     text = json.dumps(cases, ensure_ascii=False, indent=1) + "\n"
-    return "".join(f"\\u{ord(c):04x}" if "\ud800" <= c <= "\udfff" else c for c in text)
+    return "".join(_escape(c) for c in text)
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+def _escape(c: str) -> str:
+    if c in "\n " or (c.isprintable() and not "\ud800" <= c <= "\udfff"):
+        return c  # json.dumps already escaped newlines inside strings
+    if ord(c) > 0xFFFF:
+        high, low = divmod(ord(c) - 0x10000, 0x400)
+        return f"\\u{0xD800 + high:04x}\\u{0xDC00 + low:04x}"
+    return f"\\u{ord(c):04x}"

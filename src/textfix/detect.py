@@ -56,6 +56,8 @@ _CJK_RE = re.compile("[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af\uf900-\ufaff]")
 def _plausible(rep: Repair, text: str, lo: int, hi: int) -> bool:
     """Context checks that the score cannot see.
 
+    * A CJK encoding read as Latin-1 must come back as CJK text (``¥ì¥¹`` read as
+      EUC-KR is ``μⅩ``: symbols, so not a repair).
     * A cross-CJK misreading produces CJK characters, so its garbled span must be
       mostly CJK (Cyrillic and Greek are GBK-encodable too).
     * A repair that turns Latin-1 characters into CJK text must sit in a line
@@ -64,6 +66,8 @@ def _plausible(rep: Repair, text: str, lo: int, hi: int) -> bool:
     """
     garbled = text[rep.start : rep.end]
     fam = family_of_kind(rep.kind)
+    if fam == "legacy_latin" and not _CJK_RE.search(rep.fix):
+        return False  # a CJK encoding decoded right gives CJK text, not only symbols
     if fam == "cross_cjk":
         wide = [c for c in garbled if not c.isascii()]
         if sum(bool(_CJK_RE.match(c)) for c in wide) * 2 < len(wide):

@@ -12,7 +12,8 @@ package is far slower at this). The triggers:
   uses a rare character now and then;
 * ``?`` next to such a character (a replacement character saved as ``?``), and
   ``?``/U+FFFD plus one ASCII byte between CJK characters (a cut stream);
-* two Latin-1/cp1252 high characters in a row (``Ã©``, ``ÄãºÃ``);
+* a UTF-8 lead byte read as Latin-1 followed by a continuation byte (``Ã©``), or
+  three Latin-1/cp1252 high characters in a row (``ÄãºÃ``);
 * ``Р``/``С`` followed by a cp1251 continuation character (UTF-8 read as cp1251).
 
 A clean CJK line passes the gate about 0.5% of the time (measured on the shared
@@ -26,11 +27,20 @@ from collections.abc import Iterator
 from functools import lru_cache
 from importlib import resources
 
-# cp1252's extra characters, less the quotes, dashes, bullet and ellipsis that real
-# text (Chinese included: ——, “”) uses all the time.
-_CP1252_EXTRAS = "€‚ƒ„†‡ˆ‰Š‹ŒŽ˜™š›œžŸ"
+# cp1252's extra symbols, less the quotes, dashes, bullet and ellipsis that real text
+# (Chinese included: ——, “”) uses all the time, and the letters Czech, Polish and
+# French use (š ž œ Ÿ ƒ).
+_CP1252_EXTRAS = "€‚„†‡ˆ‰‹˜™›"
 _LATIN_HIGH = "\x80-\xff" + re.escape(_CP1252_EXTRAS)
-LATIN_PAIR = re.compile(f"[{_LATIN_HIGH}][{_LATIN_HIGH}]")
+# A UTF-8 lead byte (Â-ô) then a continuation byte read as Latin-1/cp1252 (Ã©), or
+# three high characters in a row (ÄãºÃ, GBK read as Latin-1). Real Czech, Polish or
+# Portuguese text has at most two accented letters in a row, and never a C1 control
+# or a cp1252 symbol after an accented letter.
+_CONT = "\x80-\xbf" + re.escape(bytes(range(0x80, 0xA0)).decode("cp1252", "ignore"))
+LATIN_PAIR = re.compile(
+    f"[\xc2-\xdf][{_CONT}]|[\xe0-\xef][{_CONT}]{{2}}|[\xf0-\xf4][{_CONT}]{{3}}"
+    f"|[{_LATIN_HIGH}]{{3}}"
+)
 
 _CYR_CONT = bytes(range(0x80, 0xC0)).decode("cp1251", "replace").replace("\ufffd", "")
 CYRILLIC_PAIR = re.compile(f"[РС][{re.escape(_CYR_CONT)}]")
