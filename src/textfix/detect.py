@@ -48,14 +48,19 @@ def family_of_kind(kind: str) -> str:
 # Margin multipliers per family, set from scripts/calibrate_margin.py: on clean
 # corpus text a cross-CJK reading turns valid characters into other valid
 # characters, so its false candidates reach far higher gains than UTF-8 readings.
-MARGIN_SCALE = {"from_utf8": 1.5, "legacy_latin": 1.5, "cross_cjk": 1.75, "cut": 1.25}
+MARGIN_SCALE = {"from_utf8": 1.5, "legacy_latin": 1.5, "cross_cjk": 2.5, "cut": 1.25}
+# A cross-CJK misreading of fewer characters looks just like a rare word.
+_CROSS_CJK_MIN = 6
 
 _CJK_RE = re.compile("[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af\uf900-\ufaff]")
 
 
 def _plausible(rep: Repair, text: str, lo: int, hi: int) -> bool:
-    """Context checks that the score cannot see.
+    """Context checks that the score cannot see (each one found on the clean corpus).
 
+    * One character repeated is reduplication (喈喈, 쨩쨩), common in real text.
+    * Cross-CJK readings need six characters or more; short ones are rare words.
+    * A short repair from UTF-8 must not invent ASCII letters (蛻兮 -> 则a).
     * A CJK encoding read as Latin-1 must come back as CJK text (``¥ì¥¹`` read as
       EUC-KR is ``μⅩ``: symbols, so not a repair).
     * A cross-CJK misreading produces CJK characters, so its garbled span must be
@@ -66,6 +71,12 @@ def _plausible(rep: Repair, text: str, lo: int, hi: int) -> bool:
     """
     garbled = text[rep.start : rep.end]
     fam = family_of_kind(rep.kind)
+    if len(set(garbled)) == 1:
+        return False  # one character repeated (喈喈, 쨩쨩) is reduplication, a common word shape
+    if fam == "cross_cjk" and len(garbled) < _CROSS_CJK_MIN:
+        return False
+    if fam == "from_utf8" and len(garbled) < 4 and _letters(rep.fix) > _letters(garbled):
+        return False  # 蛻兮 -> 则a: a short repair that invents ASCII letters
     if fam == "legacy_latin" and not _CJK_RE.search(rep.fix):
         return False  # a CJK encoding decoded right gives CJK text, not only symbols
     if fam == "cross_cjk":
@@ -77,6 +88,10 @@ def _plausible(rep: Repair, text: str, lo: int, hi: int) -> bool:
         if not _CJK_RE.search(rest) and (rep.end - rep.start) * 2 < len(text[lo:hi].strip()):
             return False
     return True
+
+
+def _letters(text: str) -> int:
+    return sum(c.isascii() and c.isalpha() for c in text)
 
 
 def _family_of_reading(kind: str) -> str:
