@@ -4,10 +4,11 @@
     python fuzz/collect.py --work DIR --no-minimize --dry-run
 
 Each finding (written by the harness in keep-going mode, or a libFuzzer
-``crash-*``/``timeout-*`` file) is replayed; if it still fails, the input is
-shrunk while the failure keeps its signature (a time budget per case), and added
-with ``xfail`` set to the error. Inputs already in the file are skipped; at most
-``--per-signature`` cases are kept per (target, signature).
+``crash-*``/``timeout-*`` file) is replayed. If it still fails, the input is shrunk
+while the failure keeps its signature (a time budget per case) and added with
+``xfail`` set to the error; if it passes now it is added as it was found, as a plain
+regression. Inputs already in the file are skipped; at most ``--per-signature``
+cases are kept per (target, signature).
 """
 
 from __future__ import annotations
@@ -116,19 +117,20 @@ def main(argv: list[str] | None = None) -> int:
     findings = sorted(load_findings(args.work), key=lambda e: len(e["input"]))
     for finding in findings:
         entry = _entry(finding["target"], _harness.load_input(finding), finding.get("config"))
+        found_as = finding.get("signature") or "crash"
         exc = failure(entry)
-        if exc is None:
-            print(f"fixed already: {finding.get('signature', finding['target'])}")
-            continue
-        sig = _harness.signature(exc)
+        sig = _harness.signature(exc) if exc is not None else found_as
         key = (entry["target"], sig)
         if per_sig.get(key, 0) >= args.per_signature:
             continue
-        if not args.no_minimize:
+        if exc is not None and not args.no_minimize:
             config = entry.get("config")
 
-            def still_fails(value: str | bytes, config: Any = config, sig: str = sig) -> bool:
-                err = failure(_entry(finding["target"], value, config))
+            def still_fails(
+                value: str | bytes, config: Any = config, sig: str = sig,
+                target: str = entry["target"],
+            ) -> bool:
+                err = failure(_entry(target, value, config))
                 return err is not None and _harness.signature(err) == sig
 
             small = shrink(_harness.load_input(entry), still_fails, args.budget)
@@ -141,16 +143,18 @@ def main(argv: list[str] | None = None) -> int:
         per_sig[key] = per_sig.get(key, 0) + 1
         labels = {c["label"] for c in cases}
         n = per_sig[key]
-        while f"{entry['target']}-{sig}-{n}" in labels:
+        while f"fuzz-{entry['target']}-{sig}-{n}" in labels:
             n += 1
-        case = {
-            "label": f"{entry['target']}-{sig}-{n}",
+        error = finding.get("error", found_as)
+        case: dict[str, Any] = {
+            "label": f"fuzz-{entry['target']}-{sig}-{n}",
             **entry,
             "signature": sig,
-            "note": f"found by fuzz_{entry['target']}: {type(exc).__name__}: {exc}"[:300],
-            "xfail": f"still failing: {type(exc).__name__}: {exc}"[:200],
+            "note": f"found by fuzz_{entry['target']}: {error}"[:300],
         }
-        print(f"new case {case['label']}: {case['input'][:60]!r}")
+        if exc is not None:
+            case["xfail"] = f"still failing: {type(exc).__name__}: {exc}"[:200]
+        print(f"{'open ' if exc else 'fixed'} {case['label']}: {case['input'][:60]!r}")
         cases.append(case)
     if not args.dry_run:
         args.cases.write_text(dump_cases(cases), encoding="utf-8")
@@ -170,3 +174,7 @@ def _escape(c: str) -> str:
         high, low = divmod(ord(c) - 0x10000, 0x400)
         return f"\\u{0xD800 + high:04x}\\u{0xDC00 + low:04x}"
     return f"\\u{ord(c):04x}"
+
+
+if __name__ == "__main__":
+    sys.exit(main())

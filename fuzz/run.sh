@@ -11,6 +11,7 @@
 #   FUZZ_MAX_LEN     longest input in bytes (default 2048)
 #   FUZZ_KEEP_GOING  1 (default): record failing inputs under $FUZZ_WORK/findings and
 #                    keep fuzzing; 0: stop at the first failure (libFuzzer crash file)
+#   FUZZ_TIMEOUT     libFuzzer -timeout: a call running this long ends the run (default 60)
 #   TEXTFIX_FUZZ_HANG  seconds after which one call counts as a hang (default 2)
 #
 # The seed corpus fuzz/corpus/<target>/ is only read; new inputs go to the work dir.
@@ -22,6 +23,7 @@ jobs="${FUZZ_JOBS:-2}"
 work="${FUZZ_WORK:-/tmp/textfix-fuzz}"
 max_len="${FUZZ_MAX_LEN:-2048}"
 keep_going="${FUZZ_KEEP_GOING:-1}"
+timeout="${FUZZ_TIMEOUT:-60}"
 python="${PYTHON:-python}"
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
@@ -40,7 +42,7 @@ run_one() {
     # libFuzzer's -timeout catches calls that never return (the harness itself flags
     # calls slower than TEXTFIX_FUZZ_HANG seconds).
     env "${env[@]}" "$python" "$here/$target.py" "$dir/corpus" "$here/corpus/$target" \
-        -max_total_time="$seconds" -timeout=60 -rss_limit_mb=4096 -max_len="$max_len" \
+        -max_total_time="$seconds" -timeout="$timeout" -rss_limit_mb=4096 -max_len="$max_len" \
         -artifact_prefix="$dir/" -print_final_stats=1 >"$dir/log" 2>&1 || true
     local execs
     execs="$(grep -o 'number_of_executed_units: [0-9]*' "$dir/log" | tail -1 | grep -o '[0-9]*$' || echo '?')"
@@ -54,5 +56,5 @@ run_one() {
 }
 
 export -f run_one
-export here seconds work max_len keep_going python
+export here seconds work max_len keep_going timeout python
 printf '%s\n' "${targets[@]}" | xargs -P "$jobs" -I{} bash -c 'run_one "$@"' _ {}
