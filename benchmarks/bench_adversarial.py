@@ -9,6 +9,7 @@ time at full size is then projected from the growth between the last two sizes.
     python benchmarks/bench_adversarial.py                      # everything, full size
     python benchmarks/bench_adversarial.py --max-size 1MB --budget 20 kun replacement
     python benchmarks/bench_adversarial.py --json out.json
+    python benchmarks/bench_adversarial.py --from-json out.json  # reprint the table
 
 Columns: ``s/MB`` at the largest completed size; ``x4`` = time(4N) / time(N) for the
 last completed step (4 is linear, 16 quadratic); ``exp`` = log4 of that; ``RSS`` =
@@ -119,7 +120,7 @@ class Result:
         if not done:
             return None
         last = done[-1]
-        if last.size >= self.full_size:
+        if last.size >= 0.99 * self.full_size:
             return last.seconds
         exp = max(self.exponent() or 1.0, 1.0)
         return last.seconds * (self.full_size / last.size) ** exp  # type: ignore[operator]
@@ -201,7 +202,7 @@ def report(results: list[Result], budget: float) -> str:
         last = done[-1] if done else None
         killed = any(p.seconds is None for p in r.points)
         full_s = r.projected_full()
-        projected = "" if last and last.size >= r.full_size else "~"
+        projected = "" if last and last.size >= 0.99 * r.full_size else "~"
         lines.append(
             f"{r.name:22} {_fmt_size(last.size) if last else '-':>8} "
             f"{_fmt(last.seconds if last else None, '.2f'):>8} "
@@ -229,10 +230,18 @@ def main(argv: list[str] | None = None) -> int:
                         help="stop every ladder at this size (e.g. 1MB)")
     parser.add_argument("--op", choices=("fix", "scan"), default="fix")
     parser.add_argument("--json", metavar="PATH", help="also write the raw points as JSON")
+    parser.add_argument("--from-json", metavar="PATH", help="reprint a --json file")
     parser.add_argument("--child", nargs=2, metavar=("NAME", "BYTES"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
         child(args.child[0], int(args.child[1]), args.op)
+        return 0
+    if args.from_json:
+        with open(args.from_json, encoding="utf-8") as fh:
+            saved = json.load(fh)
+        results = [Result(r["name"], r["full_size"], [Point(**p) for p in r["points"]])
+                   for r in saved]
+        print(report(results, args.budget))
         return 0
     names = args.inputs or list(INPUTS)
     unknown = [n for n in names if n not in INPUTS]

@@ -122,7 +122,11 @@ ALTERNATING: list[tuple[str, Callable[[int], str]]] = [
 # Inputs measured to run past the cap (or to break an invariant) at SIZE characters:
 # {id: reason}. They are marked xfail (non-strict: they pass once fixed) and slow (a
 # hang costs CAP seconds). Remove an entry once it passes.
-KNOWN: dict[str, str] = {}
+KNOWN: dict[str, str] = {
+    "fffd_zh": "over the 10 s cap under load (U+FFFD between Han characters: every gap searched)",
+    "deep_4_6": "over the 10 s cap under load (four stacked round trips)",
+    "deep_5_6": "over the 10 s cap under load (five stacked round trips)",
+}
 
 
 def _param(name: str, *rest: Any) -> Any:

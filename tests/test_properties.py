@@ -47,7 +47,7 @@ CORPUS = Path(os.environ.get("TEXTFIX_CORPUS", REPO.parent / "shared" / "corpus"
 SEED = 20240606
 PARAGRAPHS_PER_LANG = 300
 WHOLE_PARAGRAPH_MAX = 300  # longer paragraphs are only used through slices
-HANG_SECONDS = 10.0
+HANG_SECONDS = float(os.environ.get("TEXTFIX_PROPERTY_CAP", "30"))  # seconds per call
 CJK_LANGS = ("zh-Hans", "zh-Hant", "ja", "ko")
 
 settings.register_profile(
