@@ -75,26 +75,19 @@ def rare_chars(text: str) -> Iterator[int]:
         yield m.start()
 
 
+def _cjk_marks(text: str) -> bool:
+    """CJK-side evidence other than two rare characters side by side."""
+    unknown, _pair, rare_question, _rare = _patterns()
+    return bool(unknown.search(text) or rare_question.search(text) or CUT_STREAM.search(text))
+
+
 def _cjk_trigger(text: str) -> bool:
-    unknown, rare_pair, rare_question, _rare = _patterns()
-    return bool(
-        unknown.search(text)
-        or rare_pair.search(text)
-        or rare_question.search(text)
-        or CUT_STREAM.search(text)
-    )
+    return _cjk_marks(text) or bool(_patterns()[1].search(text))
 
 
 def strong_evidence(text: str) -> bool:
     """A trigger that is not just two rare characters side by side."""
-    unknown, _pair, rare_question, _rare = _patterns()
-    return bool(
-        unknown.search(text)
-        or rare_question.search(text)
-        or CUT_STREAM.search(text)
-        or LATIN_PAIR.search(text)
-        or CYRILLIC_PAIR.search(text)
-    )
+    return _cjk_marks(text) or bool(LATIN_PAIR.search(text) or CYRILLIC_PAIR.search(text))
 
 
 def has_codec_trigger(text: str) -> bool:
