@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, Phase, assume, given, note, settings
+from hypothesis import HealthCheck, assume, given, note, settings
 from hypothesis import strategies as st
 
 from textfix import Config, apply_plan, fix_and_explain, fix_text, scan
@@ -119,16 +119,11 @@ def check_idempotent(text: str, config: Config | None = None) -> None:
 
 
 def known_failure(reason: str) -> Callable[[Any], Any]:
-    """xfail (not strict: it passes once fixed) without shrinking, to keep the run short."""
+    """xfail, but only for :class:`Hang` (runs past the cap): broken invariants still fail.
 
-    def mark(test: Any) -> Any:
-        test = pytest.mark.xfail(strict=False, reason=reason)(test)
-        return test
-
-    return mark
-
-
-NO_SHRINK = (Phase.explicit, Phase.reuse, Phase.generate)
+    Non-strict, so the test simply passes once the engine is fast enough.
+    """
+    return pytest.mark.xfail(strict=False, reason=reason, raises=Hang)
 
 
 # --------------------------------------------------------------------------- strategies
@@ -244,35 +239,37 @@ def test_trigger_heavy_text(text: str) -> None:
 
 
 @known_failure("layered lossy garbage can run past the per-call cap on a loaded machine")
-@examples(100)
-@given(mojibake_mix())
+@examples(25)
+@given(mojibake_mix(max_layers=2, max_pieces=2))
 def test_layered_mojibake(text: str) -> None:
     check_invariants(text)
 
 
-@known_failure(
-    "3-layer mojibake of ~100-300 chars can take 10-50 s (lossy-fill DFS in "
-    "repair/roundtrip.py runs its full budget in every region, for every damage and layer)"
-)
-@examples(40, phases=NO_SHRINK)
+@pytest.mark.slow
+@known_failure("3-layer lossy garbage can run past the per-call cap (lossy-fill search)")
+@examples(40)
 @given(mojibake_mix(max_layers=3, max_pieces=4))
 def test_deep_mojibake(text: str) -> None:
+    """Up to 3 layers: ~0.5-2 s per example (the lossy-fill search dominates)."""
     check_invariants(text)
 
 
-@examples(100)
-@given(st.one_of(MIXED_TEXT, mojibake_mix()), CONFIGS)
+@examples(50)
+@given(st.one_of(MIXED_TEXT, mojibake_mix(max_pieces=2)), CONFIGS)
 def test_any_config(text: str, config: Config) -> None:
     check_invariants(text, config)
 
 
-@known_failure(
-    "not idempotent, e.g. '¨¢\\x80' -> 'á\\x80' -> '宗', '\\ufffd'*12+'趹' -> '���영션영趹' -> "
-    "'난영션영趹' (see tests/cases/regressions.json)"
-)
-@examples(400, phases=NO_SHRINK)
-@given(st.one_of(ANY_TEXT, CJK_TEXT, MIXED_TEXT, mojibake_mix()))
+@examples(300)
+@given(st.one_of(ANY_TEXT, CJK_TEXT, MIXED_TEXT))
 def test_idempotent(text: str) -> None:
+    check_idempotent(text)
+
+
+@pytest.mark.slow
+@examples(100)
+@given(mojibake_mix())
+def test_idempotent_on_mojibake(text: str) -> None:
     check_idempotent(text)
 
 
@@ -319,7 +316,7 @@ def test_clean_corpus_unchanged(lang: str, data: st.DataObject) -> None:
 
 
 @needs_corpus
-@examples(60)
+@examples(30)
 @given(data=st.data())
 def test_corpus_invariants(data: st.DataObject) -> None:
     langs = [lang for lang in CJK_LANGS if paragraphs(lang)]

@@ -15,6 +15,7 @@ from textfix import gate
 from textfix.codecs import DAMAGES, Damage
 from textfix.config import Config
 from textfix.findings import Finding
+from textfix.repair.precheck import could_hold
 from textfix.repair.roundtrip import Repair, propose
 from textfix.score import CharModel, get_model
 
@@ -58,7 +59,9 @@ _CJK_RE = re.compile("[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af\uf900-\ufaff]")
 def _plausible(rep: Repair, text: str, lo: int, hi: int) -> bool:
     """Context checks that the score cannot see (each one found on the clean corpus).
 
-    * One character repeated is reduplication (喈喈, 쨩쨩), common in real text.
+    * One character repeated is reduplication (喈喈, 쨩쨩), common in real text. This
+      also leaves ``��`` alone: a cut character with both bytes lost has only the
+      model to go on, and its best guess is wrong too often (正��与 -> 正值与).
     * Cross-CJK readings need six characters or more; short ones are rare words.
     * A short repair from UTF-8 must not invent ASCII letters (蛻兮 -> 则a).
     * A CJK encoding read as Latin-1 must come back as CJK text (``¥ì¥¹`` read as
@@ -195,7 +198,8 @@ def _candidates(text: str, lo: int, hi: int, model: CharModel, config: Config) -
             continue
         spans = cjk_windows if _family(damage) == "cjk" else [(lo, hi)]
         for a, b in spans:
-            out.extend(propose(text, damage, model, a, b, config.keep_uncertain))
+            if could_hold(damage, text[a:b]):
+                out.extend(propose(text, damage, model, a, b, config.keep_uncertain))
     return out
 
 
@@ -321,6 +325,8 @@ def find_damage(text: str, config: Config) -> list[Finding]:
         cands = [c for c in _candidates(text, lo, hi, model, config) if _clear(c, protected)]
         layered: list[Repair] = []
         for cand in sorted(cands, key=lambda r: -r.gain)[:_MAX_EXPANSIONS]:
+            if cand.gain < config.margin:
+                break  # the outer layer, like every layer, must stand on its own evidence
             layered.extend(_deeper(text, cand, model, config, 1))
         # Every extra layer is another chance to read garbage into garbage, so a
         # layered repair must clear a proportionally higher bar.

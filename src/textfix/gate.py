@@ -47,8 +47,13 @@ CYRILLIC_PAIR = re.compile(f"[РС][{re.escape(_CYR_CONT)}]")
 
 _CJK = "\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af\uf900-\ufaff"
 # A lone lead byte lost to a cut, then the shifted rest: 還思?L者, or 重大?!笔痉
-# where the shifted pair ！ was later folded to ASCII.
-CUT_STREAM = re.compile(f"[{_CJK}][?\ufffd][\x21-\x7e]{{1,2}}[{_CJK}]")
+# where the shifted pair ！ was later folded to ASCII; or a shifted run of
+# double-byte characters that ends where a trail byte (0x40-0x7E) stood alone and
+# came out as one ASCII character (蒼蒼?皆聢F。).
+CUT_STREAM = re.compile(
+    f"[{_CJK}][?\ufffd](?:[\x21-\x7e]{{1,2}}[{_CJK}]"
+    f"|[^\x00-\x7f?\ufffd]{{1,16}}[\x40-\x7e](?![\x00-\x09\x0b-\x7f]))"
+)
 
 
 def _class(name: str) -> str:
@@ -109,16 +114,35 @@ def families(line: str) -> frozenset[str]:
     return frozenset(out)
 
 
+def _line_triggers() -> tuple[re.Pattern[str], ...]:
+    unknown, rare_pair, rare_question, _rare = _patterns()
+    return (unknown, rare_question, CUT_STREAM, rare_pair, LATIN_PAIR, CYRILLIC_PAIR)
+
+
 def damaged_lines(text: str) -> Iterator[tuple[int, int]]:
-    """(start, end) of each line that carries a codec trigger."""
-    pos = 0
+    """(start, end) of each line that carries a codec trigger, in order.
+
+    Each trigger is searched over the whole text at C speed rather than line by
+    line: no trigger pattern can match across a newline, so a match names its line,
+    and after a hit the search jumps to the next line.
+    """
+    if text.isascii():
+        return
+    spans: dict[int, int] = {}
     n = len(text)
-    while pos < n:
-        nl = text.find("\n", pos)
-        end = n if nl < 0 else nl
-        if end > pos and has_codec_trigger(text[pos:end]):
-            yield pos, end
-        pos = end + 1
+    for pattern in _line_triggers():
+        pos = 0
+        while pos < n:
+            m = pattern.search(text, pos)
+            if m is None:
+                break
+            start = text.rfind("\n", 0, m.start()) + 1
+            end = text.find("\n", m.start())
+            end = n if end < 0 else end
+            spans[start] = end
+            pos = end + 1
+    for start in sorted(spans):
+        yield start, spans[start]
 
 
 def maybe_damaged(text: str) -> bool:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from textfix.codecs import Damage, Reading, Source, char_table
 from textfix.gate import LATIN_PAIR
@@ -484,7 +485,6 @@ class _Walker:
                 cands.add(bytes([u, t]).decode(self.source.codec))
         return (Region(sorted(cands)), k + 2) if cands else None
 
-
     def _cut_pair(self, k: int) -> tuple[Region, int] | None:
         """Both bytes of the cut character lost: the lead to the cut, the trail
         because it could not start a character in the next piece."""
@@ -548,7 +548,12 @@ _Node = tuple[str, "_Node"] | None  # a beam's back-pointer chain: (piece, paren
 
 
 def _choose(
-    parts: list[str | Region], left: str, right: str, model: CharModel, keep_margin: float
+    parts: list[str | Region],
+    left: str,
+    right: str,
+    model: CharModel,
+    keep_margin: float,
+    foreign: frozenset[str] = frozenset(),
 ) -> tuple[str, str, int]:
     """Pick the best reading of an island.
 
@@ -562,15 +567,14 @@ def _choose(
     for idx, part in enumerate(parts):
         if isinstance(part, str):
             beams = [
-                (s + _extend(model, last, part), part[-1], (part, node))
-                for s, last, node in beams
+                (s + _extend(model, last, part), part[-1], (part, node)) for s, last, node in beams
             ]
             continue
-        ranked = _prerank(model, parts, idx, left, right)
+        ranked = _prerank(model, parts, idx, left, right, foreign)
         grown: list[tuple[float, str, _Node]] = []
         for s, last, node in beams:
             for cand in ranked:
-                grown.append((s + _fill_score(model, last, cand), cand[-1], (cand, node)))
+                grown.append((s + _fill_score(model, last, cand, foreign), cand[-1], (cand, node)))
         grown.sort(key=lambda t: -t[0])
         beams = grown[:_BEAM]
     best = max(beams, key=lambda t: t[0] + model.transition(t[1], right))
@@ -589,8 +593,8 @@ def _choose(
         after = chosen[idx + 1][0] if idx + 1 < len(chosen) else right
         scores = sorted(
             (
-                (_fill_score(model, before, c) + model.transition(c[-1], after), c)
-                for c in _prerank(model, parts, idx, left, right)
+                (_fill_score(model, before, c, foreign) + model.transition(c[-1], after), c)
+                for c in _prerank(model, parts, idx, left, right, foreign)
             ),
             reverse=True,
         )
@@ -607,7 +611,12 @@ def _choose(
 
 
 def _prerank(
-    model: CharModel, parts: list[str | Region], idx: int, left: str, right: str
+    model: CharModel,
+    parts: list[str | Region],
+    idx: int,
+    left: str,
+    right: str,
+    foreign: frozenset[str] = frozenset(),
 ) -> list[str]:
     """The region's best candidates scored against its fixed neighbours."""
     region = parts[idx]
@@ -619,9 +628,10 @@ def _prerank(
 
     def local(cand: str) -> float:
         if prev:
-            score = _fill_score(model, prev, cand)
+            score = _fill_score(model, prev, cand, foreign)
         else:
             score = sum(model.unigram(c) for c in cand) + _LINE_BREAK_PRIOR * _breaks(cand)
+            score += _foreign_penalty(cand, foreign)
         if nxt:
             score += model.transition(cand[-1], nxt)
         return score
@@ -638,8 +648,61 @@ def _breaks(text: str) -> int:
     return text.count("\n") + text.count("\r")
 
 
-def _fill_score(model: CharModel, prev: str, cand: str) -> float:
-    return _extend(model, prev, cand) + _LINE_BREAK_PRIOR * _breaks(cand)
+def _fill_score(
+    model: CharModel, prev: str, cand: str, foreign: frozenset[str] = frozenset()
+) -> float:
+    score = _extend(model, prev, cand) + _LINE_BREAK_PRIOR * _breaks(cand)
+    return score + _foreign_penalty(cand, foreign) if foreign else score
+
+
+# A fill is a guess for bytes nobody saw. The model pools Chinese, Japanese and
+# Korean, so on its own it will happily fill a lost byte in a Chinese sentence with
+# a kana (玉?蚝� -> 玉を含). Scripts the clean text around the island does not use
+# pay this much per character.
+_FOREIGN_PENALTY = -8.0
+_CONTEXT_REACH = 24
+_CONTEXT_MIN_CJK = 4
+
+
+@lru_cache(maxsize=65536)
+def _script(ch: str) -> str:
+    cp = ord(ch)
+    if 0x3040 <= cp <= 0x30FF or 0x31F0 <= cp <= 0x31FF:
+        return "kana"
+    if 0xAC00 <= cp <= 0xD7AF or 0x1100 <= cp <= 0x11FF or 0x3130 <= cp <= 0x318F:
+        return "hangul"
+    if 0x3400 <= cp <= 0x9FFF or 0xF900 <= cp <= 0xFAFF:
+        return "han"
+    if 0xC0 <= cp <= 0x24F or 0x370 <= cp <= 0x52F or 0x600 <= cp <= 0x6FF:
+        return "other_letters"
+    return ""
+
+
+def _foreign_penalty(cand: str, foreign: frozenset[str]) -> float:
+    if not foreign:
+        return 0.0
+    if len(cand) == 1:
+        return _FOREIGN_PENALTY if _script(cand) in foreign else 0.0
+    return _FOREIGN_PENALTY * sum(_script(c) in foreign for c in cand)
+
+
+def foreign_scripts(context: str) -> frozenset[str]:
+    """Scripts a fill should not bring into ``context`` (the clean text around an island).
+
+    Only a context with enough CJK text to know its language says anything.
+
+    >>> sorted(foreign_scripts("放一钩、玉水。归去来"))
+    ['hangul', 'kana', 'other_letters']
+    >>> sorted(foreign_scripts("これは日本語です"))
+    ['hangul', 'other_letters']
+    >>> foreign_scripts("ab")
+    frozenset()
+    """
+    seen = {_script(c) for c in context}
+    cjk = sum(_script(c) in ("han", "kana", "hangul") for c in context)
+    if cjk < _CONTEXT_MIN_CJK:
+        return frozenset()
+    return frozenset({"kana", "hangul", "other_letters"} - seen)
 
 
 def _extend(model: CharModel, prev: str, text: str) -> float:
@@ -723,7 +786,14 @@ def _judge(
     start, end = island.start, island.end
     left = text[start - 1] if start > 0 else "\n"
     right = text[end] if end < len(text) else "\n"
-    best, masked, n_masked = _choose(island.parts, left, right, model, keep_margin)
+    foreign: frozenset[str] = frozenset()
+    if any(isinstance(p, Region) for p in island.parts):
+        # What the island reads as apart from its lost bytes counts as context too:
+        # a cut stream's island often spans the whole line.
+        known = "".join(p for p in island.parts if isinstance(p, str))
+        outside = text[max(0, start - _CONTEXT_REACH) : start] + text[end : end + _CONTEXT_REACH]
+        foreign = foreign_scripts(outside + known)
+    best, masked, n_masked = _choose(island.parts, left, right, model, keep_margin, foreign)
     garbled = text[start:end]
     # Trim characters the repair leaves as they were (usually ASCII at the edges).
     while best and garbled and best[0] == garbled[0] and masked[0] == best[0]:

@@ -1,0 +1,52 @@
+"""Necessary conditions for a repair, checked at C speed before the byte-level search.
+
+The island search in :mod:`textfix.repair.roundtrip` walks bytes in Python. Most
+windows the gate hands it are clean text with a rare word in them, so a cheap test
+that rules a window out for one damage saves nearly all of the cost.
+
+UTF-8 read by a double-byte decoder, without loss, gives back the UTF-8 bytes when
+the garbled text is encoded again. A repair spans two garbled characters or more
+(one is never accepted), so the re-encoded window must hold two well-formed
+multibyte UTF-8 sequences in a row, or one followed by an ASCII byte that the
+reader paired with it. Clean CJK text re-encoded that way rarely does.
+A lossy reading shows its losses as markers instead, so a marker lets the window
+through. A cut stream always shows its marker.
+
+>>> from textfix.codecs import DAMAGES
+>>> utf8_as_gbk = DAMAGES[0]
+>>> could_hold(utf8_as_gbk, "浣犲ソ")
+True
+>>> could_hold(utf8_as_gbk, "藏獒是一种犬")
+False
+"""
+
+from __future__ import annotations
+
+import re
+
+from textfix.codecs import Damage
+
+_SEQ = rb"(?:[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3})"
+# Two sequences in a row, or one followed by an ASCII byte the reader took as the
+# trail of a double-byte character (’t read as GBK is 鈥檛: E2 80 | 99 74).
+_UTF8_EVIDENCE = re.compile(_SEQ + b"(?:" + _SEQ + b"|[\x40-\x7e])")
+# Characters a Windows decoder makes of bytes the codec itself would not map back:
+# cp936 reads 0x80 as the euro sign.
+_WINDOWS_EXTRAS = "\u20ac"
+_CUT_MARKERS = "?\ufffd"
+
+
+def could_hold(damage: Damage, window: str) -> bool:
+    """False only if no island in ``window`` can undo ``damage``."""
+    reading = damage.reading
+    if damage.cut:
+        return any(m in window for m in _CUT_MARKERS)
+    if not damage.source.is_utf8 or not reading.double_byte:
+        return True
+    marker = reading.marker
+    if marker is not None and marker in window:
+        return True
+    if reading.policy == "windows" and any(c in window for c in _WINDOWS_EXTRAS):
+        return True
+    raw = window.encode(reading.codec, "replace")
+    return _UTF8_EVIDENCE.search(raw) is not None
