@@ -83,7 +83,7 @@ def _plausible(rep: Repair, text: str, lo: int, hi: int) -> bool:
     if fam == "legacy_latin" and not _CJK_RE.search(rep.fix):
         return False  # a CJK encoding decoded right gives CJK text, not only symbols
     if fam == "cross_cjk":
-        wide = [c for c in garbled if not c.isascii()]
+        wide = [c for c in garbled if not c.isascii() and c != "\ufffd"]
         if sum(bool(_CJK_RE.match(c)) for c in wide) * 2 < len(wide):
             return False
     if rep.layers and _family_of_reading(rep.layers[0]) == "latin" and _CJK_RE.search(rep.fix):
