@@ -818,8 +818,9 @@ def _judge(
     if _SUSPECT.search(best) and len(_SUSPECT.findall(best)) > len(_SUSPECT.findall(garbled)):
         return None  # a repair must not create new signs of damage
     lost = garbled.count("\ufffd")
-    if damage.reading.marker != "\ufffd":
-        lost += garbled.count("?")
+    marker = damage.reading.marker
+    if marker is not None and marker != "\ufffd":
+        lost += garbled.count(marker)  # "?", or "・" for a Windows cp932 decoder
     if masked.count("\ufffd") - best.count("\ufffd") > lost or not masked.strip("\ufffd"):
         return None  # doubt may keep a marker, never turn a readable character into one
     left = text[start - 1] if start > 0 else "\n"
