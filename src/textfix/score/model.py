@@ -14,7 +14,7 @@ import unicodedata
 from functools import lru_cache
 from importlib import resources
 
-_LAMBDA = 0.6  # weight of the bigram estimate in the interpolation
+_LAMBDA = 0.8  # weight of the bigram estimate in the interpolation
 _BOUNDARY = "\n"
 _UNKNOWN = "\ufffd"
 _UNKNOWN_LOGP = -9.0
