@@ -16,7 +16,7 @@ from textfix.codecs import DAMAGES, Damage
 from textfix.config import Config
 from textfix.findings import Finding
 from textfix.repair.precheck import could_hold
-from textfix.repair.roundtrip import Repair, propose
+from textfix.repair.roundtrip import METER, Repair, propose
 from textfix.score import CharModel, get_model
 
 _MAX_EXPANSIONS = 6
@@ -319,6 +319,7 @@ def find_damage(text: str, config: Config) -> list[Finding]:
     for lo, hi in gate.damaged_lines(text):
         if not _worth_searching(text[lo:hi], model):
             continue
+        METER.start(hi - lo)
         protected = _protected(text, lo, hi, config)
         if protected is None:
             continue

@@ -65,14 +65,26 @@ def _fold_width(text: str) -> str:
     return _WIDTH_RE.sub(lambda m: fixes.fix_character_width(m.group()), text)
 
 
+_SURROGATE = re.compile("([\ud800-\udfff]+)")
+
+
 def _to_simplified(text: str) -> str:
+    r"""Traditional to Simplified with OpenCC, which cannot take lone surrogates:
+    those (never Han characters) are passed through around it.
+
+    >>> _to_simplified("藍圖\udcf2會議")
+    '蓝图\udcf2会议'
+    """
     global _t2s
     if _t2s is None:
         import opencc
 
         _t2s = opencc.OpenCC("t2s")
-    result: str = _t2s.convert(text)
-    return result
+    if _SURROGATE.search(text) is None:
+        result: str = _t2s.convert(text)
+        return result
+    pieces = _SURROGATE.split(text)
+    return "".join(p if i % 2 else _t2s.convert(p) for i, p in enumerate(pieces))
 
 
 def _normalizer(form: str) -> Transform:

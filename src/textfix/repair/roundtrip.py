@@ -279,8 +279,62 @@ def _utf8_fills(
         yield (0x3F,), (0, 0, 0)
 
 
+_ENUM_CACHE: dict[tuple[Reading, tuple[int, ...], int], tuple[list[bytes], int]] = {}
+_ENUM_CACHE_MAX = 4096
+
+
+class _Meter:
+    """Work allowed for repairing one line, in search steps (a byte tried, a fill scored).
+
+    A line full of markers offers an exponential number of ways to fill them; past
+    this allowance the rest of the line is left as it is. The allowance grows with
+    the line, so the cost of a line stays linear in its length, and it depends only
+    on the line, so the result does too.
+    """
+
+    BASE = 150_000
+    PER_CHAR = 1_500
+
+    def __init__(self) -> None:
+        self.left = self.BASE
+
+    def start(self, chars: int) -> None:
+        self.left = self.BASE + self.PER_CHAR * chars
+
+    def spend(self, steps: int) -> None:
+        self.left -= steps
+
+    @property
+    def exhausted(self) -> bool:
+        return self.left <= 0
+
+
+METER = _Meter()
+
+
 def _enumerate_utf8(region: list[int], reading: Reading, after: int) -> list[bytes]:
-    """All byte strings the region's slots can stand for that are whole, valid UTF-8."""
+    """All byte strings the region's slots can stand for that are whole, valid UTF-8.
+
+    The same region comes back for every window, layer and reader variant that
+    covers it, so results are kept (the search is the engine's costliest step).
+    """
+    if METER.exhausted:
+        return []
+    key = (reading, tuple(region), after)
+    entry = _ENUM_CACHE.get(key)
+    if entry is None:
+        if len(_ENUM_CACHE) >= _ENUM_CACHE_MAX:
+            _ENUM_CACHE.clear()
+        entry = _ENUM_CACHE[key] = _search_utf8(region, reading, after)
+    got, steps = entry
+    # Charged in full even when cached: the allowance must not depend on what
+    # earlier calls happened to leave in the cache, or the output would.
+    METER.spend(steps + len(got))
+    return got
+
+
+def _search_utf8(region: list[int], reading: Reading, after: int) -> tuple[list[bytes], int]:
+    """The options for one region, and the search steps it took."""
     results: list[bytes] = []
     budget = [_DFS_BUDGET]
 
@@ -317,9 +371,10 @@ def _enumerate_utf8(region: list[int], reading: Reading, after: int) -> list[byt
             del acc[len(acc) - len(fill) :]
 
     dfs(0, [], (0, 0, 0), -1)
+    steps = _DFS_BUDGET - budget[0]
     if budget[0] < 0:
-        return []  # too many ways to fill: leave the markers alone
-    return results
+        return [], steps  # too many ways to fill: leave the markers alone
+    return results, steps
 
 
 # ------------------------------------------------------------------- the walkers
@@ -564,6 +619,7 @@ def _choose(
     # Each beam keeps a back-pointer chain (piece, parent) instead of a copied list,
     # so an island with thousands of regions stays linear.
     beams: list[tuple[float, str, _Node]] = [(0.0, left, None)]
+    ranked_at: dict[int, list[str]] = {}
     for idx, part in enumerate(parts):
         if isinstance(part, str):
             beams = [
@@ -571,6 +627,7 @@ def _choose(
             ]
             continue
         ranked = _prerank(model, parts, idx, left, right, foreign)
+        ranked_at[idx] = ranked
         grown: list[tuple[float, str, _Node]] = []
         for s, last, node in beams:
             for cand in ranked:
@@ -594,7 +651,7 @@ def _choose(
         scores = sorted(
             (
                 (_fill_score(model, before, c, foreign) + model.transition(c[-1], after), c)
-                for c in _prerank(model, parts, idx, left, right, foreign)
+                for c in ranked_at[idx]
             ),
             reverse=True,
         )
@@ -636,6 +693,7 @@ def _prerank(
             score += model.transition(cand[-1], nxt)
         return score
 
+    METER.spend(len(region.candidates))
     return sorted(region.candidates, key=local, reverse=True)[:_KEEP_PER_REGION]
 
 
@@ -734,6 +792,8 @@ def propose(
     for variant in _variants(text, lo, hi, damage):
         extra = _CUT_MARKERS if damage.cut else ""
         for slots, owner in _slots(variant, lo, hi, damage.reading, extra):
+            if METER.exhausted:
+                return out
             if max(slots) < 0x80 and UNKNOWN not in slots:
                 continue
             walker = _Walker(damage, slots, owner, len(variant))
