@@ -37,9 +37,12 @@ _LATIN_HIGH = "\x80-\xff" + re.escape(_CP1252_EXTRAS)
 # Portuguese text has at most two accented letters in a row, and never a C1 control
 # or a cp1252 symbol after an accented letter.
 _CONT = "\x80-\xbf" + re.escape(bytes(range(0x80, 0xA0)).decode("cp1252", "ignore"))
+# Written as one leading class with the alternatives behind it, because ``re``
+# skips ahead by a leading class at C speed but tries every branch of a top-level
+# alternation at every position (4x slower on clean text).
 LATIN_PAIR = re.compile(
-    f"[\xc2-\xdf][{_CONT}]|[\xe0-\xef][{_CONT}]{{2}}|[\xf0-\xf4][{_CONT}]{{3}}"
-    f"|[{_LATIN_HIGH}]{{3}}"
+    f"[{_LATIN_HIGH}](?:(?<=[\xc2-\xdf])[{_CONT}]|(?<=[\xe0-\xef])[{_CONT}]{{2}}"
+    f"|(?<=[\xf0-\xf4])[{_CONT}]{{3}}|[{_LATIN_HIGH}]{{2}})"
 )
 
 _CYR_CONT = bytes(range(0x80, 0xC0)).decode("cp1251", "replace").replace("\ufffd", "")
@@ -56,9 +59,25 @@ CUT_STREAM = re.compile(
 )
 
 
-def _class(name: str) -> str:
+def _class(name: str, ascii_also: str = "") -> str:
     chars = resources.files("textfix").joinpath(f"data/{name}").read_text("utf-8")
-    return "[^\t\n\r\x20-\x7e" + re.escape(chars) + "]"
+    lo, hi = (0x20, 0x7E)
+    ranges = "".join(
+        f"\\x{a:02x}-\\x{b:02x}" for a, b in _gaps(lo, hi, [ord(c) for c in ascii_also])
+    )
+    return "[^\t\n\r" + ranges + re.escape(chars) + "]"
+
+
+def _gaps(lo: int, hi: int, holes: list[int]) -> list[tuple[int, int]]:
+    """[lo, hi] without the code points in ``holes``, as ranges."""
+    out, start = [], lo
+    for h in sorted(holes):
+        if start <= h - 1:
+            out.append((start, h - 1))
+        start = h + 1
+    if start <= hi:
+        out.append((start, hi))
+    return out
 
 
 @lru_cache(maxsize=1)
@@ -70,7 +89,9 @@ def _patterns() -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str], re.P
     leads = re.escape(resources.files("textfix").joinpath("data/lead_chars.txt").read_text("utf-8"))
     unknown = re.compile(f"[\\x80-\\x9f\\ufffd\\ue000-\\uf8ff\\uff61-\\uff9f{leads}]")
     rare_pair = re.compile(f"{rare}.{{0,2}}{rare}")
-    rare_question = re.compile(f"{rare}\\?|\\?{rare}")
+    # One leading class (rare characters and "?"), for the same reason as LATIN_PAIR.
+    rare_or_question = _class("common_chars.txt", ascii_also="?")
+    rare_question = re.compile(f"{rare_or_question}(?:(?<=\\?){rare}|(?<!\\?)\\?)")
     return unknown, rare_pair, rare_question, re.compile(rare)
 
 
@@ -145,8 +166,32 @@ def damaged_lines(text: str) -> Iterator[tuple[int, int]]:
         yield start, spans[start]
 
 
+# Every trigger of every stage needs one of these: a rare character, a Latin-1 or
+# cp1252 high character, a CJK character or CJK/fullwidth punctuation, or Р/С.
+_TRIGGER_RANGES = (
+    (0x80, 0xFF), (0x3000, 0x9FFF), (0xAC00, 0xD7AF), (0xF900, 0xFAFF), (0xFF00, 0xFFEF),
+    (0x20000, 0x3134F),
+)
+
+
+@lru_cache(maxsize=1)
+def _any_trigger() -> re.Pattern[str]:
+    """One class scan that finds nothing in text no stage could act on (most Latin text)."""
+    common = resources.files("textfix").joinpath("data/common_chars.txt").read_text("utf-8")
+    inert = "".join(
+        c
+        for c in common
+        if c not in _CP1252_EXTRAS
+        and c not in "РС"
+        and not any(a <= ord(c) <= b for a, b in _TRIGGER_RANGES)
+    )
+    return re.compile("[^\t\n\r\x20-\x7e" + re.escape(inert) + "]")
+
+
 def maybe_damaged(text: str) -> bool:
     """Cheapest possible test that some stage has work to do."""
+    if text.isascii() or _any_trigger().search(text) is None:
+        return False  # every trigger needs one of _any_trigger's characters
     from textfix.artifacts import markers, pinyin, punctuation
 
     return (
