@@ -181,7 +181,15 @@ def _utf8_evidence(line: str, damage: Damage, rare: set[str]) -> bool:
     return False
 
 
-def _candidates(text: str, lo: int, hi: int, model: CharModel, config: Config) -> list[Repair]:
+def _candidates(
+    text: str, lo: int, hi: int, model: CharModel, config: Config, top: bool = False
+) -> list[Repair]:
+    """Repairs every plausible damage proposes on ``text[lo:hi]``.
+
+    On a line itself (``top``), each damage gets its own work allowance, so a
+    hypothesis tried early cannot starve the right one; layers found inside a
+    repair spend what is left of it.
+    """
     out: list[Repair] = []
     line = text[lo:hi]
     damages = _damages_for(line)
@@ -197,6 +205,8 @@ def _candidates(text: str, lo: int, hi: int, model: CharModel, config: Config) -
         ):
             continue
         spans = cjk_windows if _family(damage) == "cjk" else [(lo, hi)]
+        if top:
+            METER.start(hi - lo)
         for a, b in spans:
             if could_hold(damage, text[a:b]):
                 out.extend(propose(text, damage, model, a, b, config.keep_uncertain))
@@ -319,12 +329,14 @@ def find_damage(text: str, config: Config) -> list[Finding]:
     for lo, hi in gate.damaged_lines(text):
         if not _worth_searching(text[lo:hi], model):
             continue
-        METER.start(hi - lo)
         protected = _protected(text, lo, hi, config)
         if protected is None:
             continue
-        cands = [c for c in _candidates(text, lo, hi, model, config) if _clear(c, protected)]
+        cands = [
+            c for c in _candidates(text, lo, hi, model, config, top=True) if _clear(c, protected)
+        ]
         layered: list[Repair] = []
+        METER.start(hi - lo)  # one more allowance for all the layers found inside
         for cand in sorted(cands, key=lambda r: -r.gain)[:_MAX_EXPANSIONS]:
             if cand.gain < config.margin:
                 break  # the outer layer, like every layer, must stand on its own evidence

@@ -284,16 +284,17 @@ _ENUM_CACHE_MAX = 4096
 
 
 class _Meter:
-    """Work allowed for repairing one line, in search steps (a byte tried, a fill scored).
+    """Work allowed for one damage hypothesis on one line, in search steps (a byte
+    tried, a fill scored).
 
     A line full of markers offers an exponential number of ways to fill them; past
     this allowance the rest of the line is left as it is. The allowance grows with
-    the line, so the cost of a line stays linear in its length, and it depends only
-    on the line, so the result does too.
+    the line and there is a fixed number of hypotheses, so the cost of a line stays
+    linear in its length; it depends only on the line, so the result does too.
     """
 
-    BASE = 150_000
-    PER_CHAR = 1_500
+    BASE = 60_000
+    PER_CHAR = 600
 
     def __init__(self) -> None:
         self.left = self.BASE
