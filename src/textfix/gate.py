@@ -53,9 +53,12 @@ _CJK = "\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af\uf900-\ufaff"
 # where the shifted pair ！ was later folded to ASCII; or a shifted run of
 # double-byte characters that ends where a trail byte (0x40-0x7E) stood alone and
 # came out as one ASCII character (蒼蒼?皆聢F。).
+# Only GBK and Big5 streams are realigned, and neither holds Hangul, so Korean text
+# ("까???냉") is no evidence.
+_CJK_NOT_HANGUL = "\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff"
 CUT_STREAM = re.compile(
-    f"[{_CJK}][?\ufffd](?:[\x21-\x7e]{{1,2}}[{_CJK}]"
-    f"|[^\x00-\x7f?\ufffd]{{1,16}}[\x40-\x7e](?![\x00-\x09\x0b-\x7f]))"
+    f"[{_CJK_NOT_HANGUL}][?\ufffd](?:[\x21-\x7e]{{1,2}}[{_CJK_NOT_HANGUL}]"
+    f"|[^\x00-\x7f?\ufffd\uac00-\ud7af]{{1,16}}[\x40-\x7e](?![\x00-\x09\x0b-\x7f]))"
 )
 
 
