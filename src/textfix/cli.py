@@ -38,7 +38,9 @@ from textfix.io import (
     AtomicWriter,
     Decoded,
     NotRoundTrip,
+    ReadOnlyFile,
     decode_bytes,
+    detect_prefix,
     looks_binary,
     stream_transform,
 )
@@ -55,6 +57,8 @@ DEFAULT_STREAM_THRESHOLD = 16 << 20
 _PROGRESS_MIN_FILES = 20
 _PROGRESS_MIN_BYTES = 64 << 20
 _MAX_INVALID_REPORTED = 10
+_STRAY_BAD_BYTES = 3  # this many undecodable sequences never make a file "not text"
+_HEAD_BYTES = 64 << 10  # what encoding detection looks at in a streamed file
 _EXCERPT = 40
 _SPILL_BYTES = 8 << 20
 _BOOLEAN_FLAGS = (
@@ -556,14 +560,24 @@ def process(target: Target, opts: Options, report: Report) -> Outcome:
     except FormatUnavailable as exc:
         report.error(f"{target.display}: {exc}")
     except NotRoundTrip as exc:
+        report.outcome.changed = False
         report.error(f"{target.display}: not rewritten: {exc}; use --to-utf8")
+    except ReadOnlyFile:
+        report.outcome.changed = False  # the file the user protected stays as it is
+        report.error(f"{target.display}: skipped: read-only file")
     except OSError as exc:
+        report.outcome.changed = False
         report.error(f"{target.display}: {exc.strerror or exc}")
     except Exception as exc:  # noqa: BLE001 - one bad file must not stop the run
         detail = traceback.format_exc() if os.environ.get("TEXTFIX_DEBUG") else ""
         report.error(f"{target.display}: internal error: {type(exc).__name__}: {exc}\n{detail}"
                      .rstrip())
     return report.finish()
+
+
+def _writer(target: Target) -> AtomicWriter:
+    """``-i`` never replaces a read-only file (checked when the new content is ready)."""
+    return AtomicWriter(target.real, respect_read_only=True)
 
 
 def _work(target: Target, opts: Options) -> Outcome:
@@ -585,9 +599,21 @@ def _process_stdin(opts: Options, report: Report) -> None:
 
 
 def _skip_reason(data: bytes, decoded: Decoded | None) -> str | None:
+    """Why ``data`` is not treated as text, or None.
+
+    Besides control bytes (:func:`looks_binary`): more than 5% undecodable bytes in
+    the best reading. When even that reading is not UTF-8, more than 1% (and more
+    than a stray few) is enough: then no codec fits, and random high bytes always
+    "decode" as cp1252 with only its five undefined bytes escaped, about 4%. Text
+    with a few broken bytes stays below that and is fixed with those bytes kept.
+    """
     if looks_binary(data):
         return "skipped: binary file"
-    if decoded is not None and decoded.lossy and len(decoded.errors) * 20 > len(data):
+    if decoded is None or not decoded.lossy:
+        return None
+    bad = len(decoded.errors)
+    if bad * 20 > len(data) or (not decoded.is_utf8 and bad > _STRAY_BAD_BYTES
+                                and bad * 100 > len(data)):
         return "skipped: not decodable as text"
     return None
 
@@ -641,22 +667,23 @@ def _write_text(target: Target, data: bytes, decoded: Decoded, out: Decoded, new
                      f"'{_show(exc.object[exc.start:exc.end])}', which {out.encoding} cannot "
                      "encode; use --to-utf8")
         return
-    with AtomicWriter(target.real) as writer:
+    with _writer(target) as writer:
         writer.file.write(payload)
     report.notice(f"fixed {target.display}")
 
 
 def _process_text_streaming(target: Target, opts: Options, report: Report) -> None:
     with open(target.real, "rb") as fh:
-        head = fh.read(8192)
-    if looks_binary(head):
-        report.notice(f"{target.display}: skipped: binary file")
+        head = fh.read(_HEAD_BYTES)
+    reason = _skip_reason(head, None) or _skip_reason(head, detect_prefix(head))
+    if reason is not None:
+        report.notice(f"{target.display}: {reason}")
         return
     job = TextJob(opts, report, target.display)
     progress = _byte_progress(report, target)
     try:
         if opts.in_place:
-            with AtomicWriter(target.real) as writer:
+            with _writer(target) as writer:
                 result = stream_transform(target.real, job.chunk, writer.file,
                                           to_utf8=opts.to_utf8, on_bytes=progress)
                 if not result.changed:
@@ -721,7 +748,7 @@ def _process_jsonl(target: Target, fmt: str, opts: Options, report: Report) -> N
 
     with open_records_in(target.real, fmt) as src:
         if opts.in_place:
-            with AtomicWriter(target.real) as writer:
+            with _writer(target) as writer:
                 with open_records_out(writer.file, fmt) as dst:
                     stats = process_jsonl(src, dst, opts.fields, fixer, on_change)
                 if not stats.changed:
@@ -748,7 +775,7 @@ def _process_parquet(target: Target, opts: Options, report: Report) -> None:
                        f"+{_one_line(new)}\n")
 
     if opts.in_place:
-        with AtomicWriter(target.real) as writer:
+        with _writer(target) as writer:
             stats = process_parquet(target.real, writer.file, opts.fields, fixer, on_change)
             if not stats.changed:
                 writer.discard()

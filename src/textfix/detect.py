@@ -9,7 +9,9 @@ only if its gain clears ``config.margin``.
 
 from __future__ import annotations
 
+import bisect
 import re
+from functools import cached_property
 
 from textfix import gate
 from textfix.codecs import DAMAGES, Damage
@@ -56,7 +58,7 @@ _CROSS_CJK_MIN = 6
 _CJK_RE = re.compile("[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af\uf900-\ufaff]")
 
 
-def _plausible(rep: Repair, text: str, lo: int, hi: int) -> bool:
+def _plausible(rep: Repair, text: str, line: _Line) -> bool:
     """Context checks that the score cannot see (each one found on the clean corpus).
 
     * One character repeated is reduplication (喈喈, 쨩쨩), common in real text. This
@@ -87,10 +89,30 @@ def _plausible(rep: Repair, text: str, lo: int, hi: int) -> bool:
         if sum(bool(_CJK_RE.match(c)) for c in wide) * 2 < len(wide):
             return False
     if rep.layers and _family_of_reading(rep.layers[0]) == "latin" and _CJK_RE.search(rep.fix):
-        rest = text[lo : rep.start] + text[rep.end : hi]
-        if not _CJK_RE.search(rest) and (rep.end - rep.start) * 2 < len(text[lo:hi].strip()):
+        cjk = line.cjk_positions
+        k = bisect.bisect_left(cjk, rep.start)
+        cjk_outside = k > 0 or bisect.bisect_left(cjk, rep.end) < len(cjk)
+        if not cjk_outside and (rep.end - rep.start) * 2 < line.stripped_length:
             return False
     return True
+
+
+class _Line:
+    """Facts about a line that the context checks need, computed once per line."""
+
+    def __init__(self, text: str, lo: int, hi: int) -> None:
+        self._text, self._lo, self._hi = text, lo, hi
+        self._cjk: list[int] | None = None
+
+    @property
+    def cjk_positions(self) -> list[int]:
+        if self._cjk is None:
+            self._cjk = [m.start() for m in _CJK_RE.finditer(self._text, self._lo, self._hi)]
+        return self._cjk
+
+    @cached_property
+    def stripped_length(self) -> int:
+        return len(self._text[self._lo : self._hi].strip())
 
 
 def _letters(text: str) -> int:
@@ -262,11 +284,21 @@ def _deeper(
 
 
 def _greedy(cands: list[Repair], margin: float, chosen: list[Repair]) -> list[Repair]:
+    # Chosen spans never overlap, so sorted starts and ends let each overlap test
+    # look at one neighbour (a line can carry thousands of candidates).
+    starts = sorted(c.start for c in chosen)
+    ends = sorted(c.end for c in chosen)
     for cand in sorted(cands, key=lambda r: (-r.gain, r.start)):
         if cand.gain < margin:
             break
-        if all(cand.end <= c.start or cand.start >= c.end for c in chosen):
-            chosen.append(cand)
+        k = bisect.bisect_right(starts, cand.start)
+        if k and ends[k - 1] > cand.start:
+            continue  # the span starting before this one reaches into it
+        if k < len(starts) and starts[k] < cand.end:
+            continue  # the next span starts inside this one
+        chosen.append(cand)
+        starts.insert(k, cand.start)
+        ends.insert(k, cand.end)
     return chosen
 
 
@@ -344,10 +376,11 @@ def find_damage(text: str, config: Config) -> list[Finding]:
         # Every extra layer is another chance to read garbage into garbage, so a
         # layered repair must clear a proportionally higher bar.
         layered = [r for r in layered if r.gain >= _margin(r, config) * (3 * len(r.layers) - 2)]
+        line = _Line(text, lo, hi)
         pool = [
             r
             for r in cands + layered
-            if not r.baked and r.gain >= _margin(r, config) and _plausible(r, text, lo, hi)
+            if not r.baked and r.gain >= _margin(r, config) and _plausible(r, text, line)
         ]
         for rep in _select(pool, 0.0):
             findings.append(

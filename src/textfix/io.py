@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import codecs
 import contextlib
+import errno
 import hashlib
 import math
 import os
@@ -32,12 +33,14 @@ __all__ = [
     "AtomicWriter",
     "Decoded",
     "NotRoundTrip",
+    "ReadOnlyFile",
     "StreamResult",
     "TextChunks",
     "decode_bytes",
     "detect_prefix",
     "fix_bytes",
     "fix_file_streaming",
+    "is_read_only",
     "is_temp_name",
     "looks_binary",
     "stream_transform",
@@ -455,6 +458,27 @@ def is_temp_name(name: str) -> bool:
     return name.startswith(".") and TEMP_MARKER in name
 
 
+class ReadOnlyFile(PermissionError):
+    """The target has no write permission bits (or is not writable by this user).
+
+    Raised by :class:`AtomicWriter` when it was asked to respect read-only files:
+    replacing the file by a rename would otherwise succeed regardless of its mode.
+    """
+
+    def __init__(self, path: str) -> None:
+        super().__init__(errno.EACCES, "read-only file", path)
+
+
+def is_read_only(st: os.stat_result, path: str | None = None) -> bool:
+    """Nobody may write the file (mode bits), or this user may not (``os.access``).
+
+    The mode bits matter for root, for whom ``os.access`` always says yes.
+    """
+    if not stat.S_IMODE(st.st_mode) & 0o222:
+        return True
+    return path is not None and not os.access(path, os.W_OK)
+
+
 class AtomicWriter:
     """Write a file so that readers (and a crash) see either the old or the new content.
 
@@ -462,10 +486,16 @@ class AtomicWriter:
     flushed, fsynced, given the original's mode (and owner, where allowed) and then
     renamed over the target; the directory is fsynced so the rename is durable. Any
     exception, or :meth:`discard`, removes the temp file and leaves the target alone.
+
+    A target that existed when the writer was opened but is gone at commit time (it
+    was removed meanwhile) is not recreated: :class:`FileNotFoundError`. With
+    ``respect_read_only``, a read-only target is not replaced: :class:`ReadOnlyFile`.
     """
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
+    def __init__(self, path: str | os.PathLike[str], *, respect_read_only: bool = False) -> None:
         self.path = os.fspath(path)
+        self.respect_read_only = respect_read_only
+        self._existed = False
         self._tmp: str | None = None
         self._file: IO[bytes] | None = None
         self._discarded = False
@@ -478,6 +508,7 @@ class AtomicWriter:
 
     def __enter__(self) -> AtomicWriter:
         directory, name = os.path.split(os.path.abspath(self.path))
+        self._existed = os.path.lexists(self.path)
         # Long names would overflow NAME_MAX once the marker and suffix are added.
         fd, self._tmp = tempfile.mkstemp(prefix=f".{name[:100]}{TEMP_MARKER}", dir=directory)
         self._file = os.fdopen(fd, "wb")
@@ -504,7 +535,17 @@ class AtomicWriter:
         self._file.flush()
         os.fsync(self._file.fileno())
         self._file.close()
-        _copy_owner_and_mode(self.path, self._tmp)
+        try:
+            st: os.stat_result | None = os.stat(self.path)
+        except FileNotFoundError:
+            if self._existed:
+                raise FileNotFoundError(
+                    errno.ENOENT, "No such file or directory (removed while it was being "
+                    "fixed; not recreated)", self.path) from None
+            st = None
+        if st is not None and self.respect_read_only and is_read_only(st, self.path):
+            raise ReadOnlyFile(self.path)
+        _copy_owner_and_mode(st, self._tmp)
         os.replace(self._tmp, self.path)
         self._tmp = None
         _fsync_dir(os.path.dirname(os.path.abspath(self.path)))
@@ -518,10 +559,8 @@ class AtomicWriter:
             self._tmp = None
 
 
-def _copy_owner_and_mode(original: str, tmp: str) -> None:
-    try:
-        st = os.stat(original)
-    except FileNotFoundError:
+def _copy_owner_and_mode(st: os.stat_result | None, tmp: str) -> None:
+    if st is None:
         return  # a new file keeps mkstemp's private mode
     if (st.st_uid, st.st_gid) != (os.geteuid(), os.getegid()):
         with contextlib.suppress(PermissionError):
