@@ -10,7 +10,8 @@ separated by blank lines). Then times the real command on each directory,
 
 with ``time.perf_counter`` around ``subprocess.run`` (runs for --jobs 1 and 2
 alternate, median of ``--runs``), and writes ``benchmarks/results/e2e.json`` and
-re-renders ``results.md``. Data goes to ``benchmarks/out/e2e`` (git-ignored).
+re-renders ``results.md``. Data goes to ``$TMPDIR/textfix-e2e`` (``--dir``), outside
+the repository, because textfix skips files git ignores.
 
     python benchmarks/bench_e2e.py                               # 1 GB, ~2 GB of disk
     python benchmarks/bench_e2e.py --size 20MB --runs 1 --shards 4 --dir /tmp/e2e  # smoke
@@ -240,8 +241,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=3, help="runs per setting (median; 3)")
     parser.add_argument("--damage-rate", type=float, default=0.01,
                         help="fraction of lines damaged (default 0.01)")
-    parser.add_argument("--dir", type=Path, default=c.OUT_DIR / "e2e",
-                        help="where the generated corpus goes (default benchmarks/out/e2e)")
+    # Outside the repository: textfix skips files git ignores when it walks a
+    # directory, and benchmarks/out/ is ignored, so a corpus there is never read.
+    parser.add_argument("--dir", type=Path,
+                        default=Path(tempfile.gettempdir()) / "textfix-e2e",
+                        help="where the generated corpus goes (default $TMPDIR/textfix-e2e;"
+                        " not inside a git work tree that ignores it)")
     parser.add_argument("--regenerate", action="store_true", help="rewrite the corpus")
     parser.add_argument("--clean", action="store_true",
                         help="delete the generated corpus afterwards")
