@@ -117,6 +117,20 @@ def test_undecodable_bytes_are_kept() -> None:
     assert "你好，世界！" in found.text
 
 
+def test_stray_byte_in_gbk_keeps_gbk() -> None:
+    """One byte no codec maps must not hand the file to a code page that maps every
+    byte (cp1252), which would turn all of it into mojibake."""
+    line = "今天天气很好，我们一起去公园散步吧。中文文本的编码问题很常见。\n"
+    data = (line * 20).encode("gbk")
+    cut = len(line.encode("gbk")) * 3  # a character boundary
+    data = data[:cut] + b"\xff" + data[cut:]
+    found = decode_bytes(data)
+    assert found.codec == "gb18030" and found.lossy
+    assert [(s, e) for s, e in found.errors] == [(cut, cut + 1)]
+    assert found.encode(found.text) == data
+    assert found.text.count(line) == 20
+
+
 def test_random_bytes_round_trip() -> None:
     rng = random.Random(7)
     for _ in range(20):

@@ -307,6 +307,11 @@ def _decode_legacy(data: bytes, complete: bool) -> Decoded:
         ranked, confidence = _rank(readings, data)
         if ranked is None:
             return _lossy(data, "utf-8", complete=complete)
+        nearly = _few_legacy_errors(sample, sample_complete, ranked)
+        if nearly is not None:
+            found = _lossy(data, nearly, complete=complete)
+            if not complete or _round_trips(found, data):
+                return found
     for reading in ranked:
         text = reading.text if sample_complete else _strict(data, reading.codec, complete)
         if text is not None:
@@ -361,6 +366,28 @@ def _few_utf8_errors(sample: bytes) -> str | None:
     if bad and bad <= max(3, high // 50):  # a few broken characters, not a wrong codec
         return text
     return None
+
+
+def _few_legacy_errors(sample: bytes, complete: bool, ranked: list[_Reading]) -> str | None:
+    """A CJK codec that decodes all but a few bytes and reads clearly better than
+    every strict reading.
+
+    One stray byte makes a GBK file fail as GBK; without this, a single-byte code
+    page that maps every byte (cp1252) would win and turn the whole file into
+    mojibake. The stray bytes are kept escaped, as for UTF-8.
+    """
+    if not ranked:
+        return None  # no strict reading at all: _best_lossy weighs every codec
+    best_score = max(ranked[0].score, _per_char(sample.decode("utf-8", "surrogateescape")))
+    choice: str | None = None
+    for codec in _CJK_CANDIDATES:
+        text, errors = _decode_escaped(sample, codec, complete)
+        if not errors or len(errors) > max(3, len(sample) // 1000):
+            continue
+        score = _per_char(text)
+        if score > best_score + 1.0:
+            best_score, choice = score, codec
+    return choice
 
 
 def _trim_to_line(sample: bytes) -> bytes:
