@@ -155,7 +155,7 @@ def char_table(reading: Reading) -> dict[str, bytes | None]:
 
 
 def _char_bytes(reading: Reading, ch: str) -> bytes | None:
-    cache = _CHAR_CACHE.setdefault(reading, {})
+    cache = char_table(reading)
     try:
         return cache[ch]
     except KeyError:

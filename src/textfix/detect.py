@@ -17,7 +17,7 @@ from textfix import gate
 from textfix.codecs import DAMAGES, Damage
 from textfix.config import Config
 from textfix.findings import Finding
-from textfix.repair.precheck import could_hold
+from textfix.repair.precheck import could_hold, line_could_hold
 from textfix.repair.roundtrip import METER, Repair, propose
 from textfix.score import CharModel, get_model
 
@@ -102,13 +102,10 @@ class _Line:
 
     def __init__(self, text: str, lo: int, hi: int) -> None:
         self._text, self._lo, self._hi = text, lo, hi
-        self._cjk: list[int] | None = None
 
-    @property
+    @cached_property
     def cjk_positions(self) -> list[int]:
-        if self._cjk is None:
-            self._cjk = [m.start() for m in _CJK_RE.finditer(self._text, self._lo, self._hi)]
-        return self._cjk
+        return [m.start() for m in _CJK_RE.finditer(self._text, self._lo, self._hi)]
 
     @cached_property
     def stripped_length(self) -> int:
@@ -175,42 +172,14 @@ def _worth_searching(line: str, model: CharModel) -> bool:
     return False
 
 
-def _fits_utf8(reading_bytes: bytes) -> bool:
-    """Could these bytes stand at a character boundary inside valid UTF-8?"""
-    if len(reading_bytes) != 2:
-        return True
-    b1, b2 = reading_bytes
-    if 0x80 <= b1 <= 0xBF:  # continuation, then continuation or a new character
-        return b2 < 0x80 or 0x80 <= b2 <= 0xBF or 0xC2 <= b2 <= 0xF4
-    if 0xC2 <= b1 <= 0xF4:  # lead byte, then a continuation byte
-        return 0x80 <= b2 <= 0xBF
-    return False
-
-
-def _utf8_evidence(line: str, damage: Damage, rare: set[str]) -> bool:
-    """Some rare character on the line is one this reader can make out of UTF-8.
-
-    砰 is GBK C5 E9, two lead bytes in a row: no UTF-8 text read as GBK shows
-    it, so a line whose only oddities are such characters is not worth the search.
-    """
-    if "\ufffd" in line or "?" in line:
-        return True
-    reading = damage.reading
-    for ch in rare:
-        raw = reading.char_bytes(ch)
-        if raw is not None and _fits_utf8(raw):
-            return True
-    return False
-
-
 def _candidates(
     text: str, lo: int, hi: int, model: CharModel, config: Config, top: bool = False
 ) -> list[Repair]:
     """Repairs every plausible damage proposes on ``text[lo:hi]``.
 
     On a line itself (``top``), each damage gets its own work allowance, so a
-    hypothesis tried early cannot starve the right one; layers found inside a
-    repair spend what is left of it.
+    hypothesis tried early cannot starve the right one; the search for layers inside
+    repairs (:func:`_deeper`) shares one more allowance, given by the caller.
     """
     out: list[Repair] = []
     line = text[lo:hi]
@@ -220,11 +189,7 @@ def _candidates(
     cjk_windows = _windows(text, lo, hi)
     rare = {line[i] for i in gate.rare_chars(line)}
     for damage in damages:
-        if (
-            damage.source.is_utf8
-            and _family(damage) == "cjk"
-            and not _utf8_evidence(line, damage, rare)
-        ):
+        if _family(damage) == "cjk" and not line_could_hold(damage, line, rare):
             continue
         spans = cjk_windows if _family(damage) == "cjk" else [(lo, hi)]
         if top:

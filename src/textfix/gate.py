@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from functools import lru_cache
+from functools import cache, lru_cache
 from importlib import resources
 
 # cp1252's extra symbols, less the quotes, dashes, bullet and ellipsis that real text
@@ -48,7 +48,6 @@ LATIN_PAIR = re.compile(
 _CYR_CONT = bytes(range(0x80, 0xC0)).decode("cp1251", "replace").replace("\ufffd", "")
 CYRILLIC_PAIR = re.compile(f"[РС][{re.escape(_CYR_CONT)}]")
 
-_CJK = "\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af\uf900-\ufaff"
 # A lone lead byte lost to a cut, then the shifted rest: 還思?L者, or 重大?!笔痉
 # where the shifted pair ！ was later folded to ASCII; or a shifted run of
 # double-byte characters that ends where a trail byte (0x40-0x7E) stood alone and
@@ -62,25 +61,14 @@ CUT_STREAM = re.compile(
 )
 
 
-def _class(name: str, ascii_also: str = "") -> str:
-    chars = resources.files("textfix").joinpath(f"data/{name}").read_text("utf-8")
-    lo, hi = (0x20, 0x7E)
-    ranges = "".join(
-        f"\\x{a:02x}-\\x{b:02x}" for a, b in _gaps(lo, hi, [ord(c) for c in ascii_also])
-    )
-    return "[^\t\n\r" + ranges + re.escape(chars) + "]"
+@cache
+def _data_chars(name: str) -> str:
+    return resources.files("textfix").joinpath(f"data/{name}").read_text("utf-8")
 
 
-def _gaps(lo: int, hi: int, holes: list[int]) -> list[tuple[int, int]]:
-    """[lo, hi] without the code points in ``holes``, as ranges."""
-    out, start = [], lo
-    for h in sorted(holes):
-        if start <= h - 1:
-            out.append((start, h - 1))
-        start = h + 1
-    if start <= hi:
-        out.append((start, hi))
-    return out
+def _class(name: str, printable_ascii: str = "\x20-\x7e") -> str:
+    """Every character except tabs, newlines, the given ASCII and the file's characters."""
+    return "[^\t\n\r" + printable_ascii + re.escape(_data_chars(name)) + "]"
 
 
 @lru_cache(maxsize=1)
@@ -89,11 +77,11 @@ def _patterns() -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str], re.P
     # Alone, only characters that real text never holds are evidence: U+FFFD,
     # C1 controls, private use, halfwidth katakana. A single unseen Han character
     # is a name or a rare word far more often than damage.
-    leads = re.escape(resources.files("textfix").joinpath("data/lead_chars.txt").read_text("utf-8"))
+    leads = re.escape(_data_chars("lead_chars.txt"))
     unknown = re.compile(f"[\\x80-\\x9f\\ufffd\\ue000-\\uf8ff\\uff61-\\uff9f{leads}]")
     rare_pair = re.compile(f"{rare}.{{0,2}}{rare}")
     # One leading class (rare characters and "?"), for the same reason as LATIN_PAIR.
-    rare_or_question = _class("common_chars.txt", ascii_also="?")
+    rare_or_question = _class("common_chars.txt", printable_ascii="\x20-\x3e\x40-\x7e")
     rare_question = re.compile(f"{rare_or_question}(?:(?<=\\?){rare}|(?<!\\?)\\?)")
     return unknown, rare_pair, rare_question, re.compile(rare)
 
@@ -180,10 +168,9 @@ _TRIGGER_RANGES = (
 @lru_cache(maxsize=1)
 def _any_trigger() -> re.Pattern[str]:
     """One class scan that finds nothing in text no stage could act on (most Latin text)."""
-    common = resources.files("textfix").joinpath("data/common_chars.txt").read_text("utf-8")
     inert = "".join(
         c
-        for c in common
+        for c in _data_chars("common_chars.txt")
         if c not in _CP1252_EXTRAS
         and c not in "РС"
         and not any(a <= ord(c) <= b for a, b in _TRIGGER_RANGES)

@@ -10,7 +10,8 @@ the garbled text is encoded again. A repair spans two garbled characters or more
 multibyte UTF-8 sequences in a row, or one followed by an ASCII byte that the
 reader paired with it. Clean CJK text re-encoded that way rarely does.
 A lossy reading shows its losses as markers instead, so a marker lets the window
-through. A cut stream always shows its marker.
+through. A cut stream always shows its marker. Before any window is looked at,
+:func:`line_could_hold` asks the same of the line's rare characters one by one.
 
 >>> from textfix.codecs import DAMAGES
 >>> utf8_as_gbk = DAMAGES[0]
@@ -50,3 +51,32 @@ def could_hold(damage: Damage, window: str) -> bool:
         return True
     raw = window.encode(reading.codec, "replace")
     return _UTF8_EVIDENCE.search(raw) is not None
+
+
+def _fits_utf8(reading_bytes: bytes) -> bool:
+    """Could these bytes stand at a character boundary inside valid UTF-8?"""
+    if len(reading_bytes) != 2:
+        return True
+    b1, b2 = reading_bytes
+    if 0x80 <= b1 <= 0xBF:  # continuation, then continuation or a new character
+        return b2 < 0x80 or 0x80 <= b2 <= 0xBF or 0xC2 <= b2 <= 0xF4
+    if 0xC2 <= b1 <= 0xF4:  # lead byte, then a continuation byte
+        return 0x80 <= b2 <= 0xBF
+    return False
+
+
+def line_could_hold(damage: Damage, line: str, rare: set[str]) -> bool:
+    """For UTF-8 read by a CJK decoder: some rare character on the line (``rare``)
+    is one this reader can make out of UTF-8, or the line shows a marker.
+
+    砰 is GBK C5 E9, two lead bytes in a row: no UTF-8 text read as GBK shows
+    it, so a line whose only oddities are such characters is not worth the search.
+    """
+    if not damage.source.is_utf8 or "\ufffd" in line or "?" in line:
+        return True
+    reading = damage.reading
+    for ch in rare:
+        raw = reading.char_bytes(ch)
+        if raw is not None and _fits_utf8(raw):
+            return True
+    return False

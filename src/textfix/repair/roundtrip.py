@@ -688,8 +688,11 @@ def _prerank(
         if prev:
             score = _fill_score(model, prev, cand, foreign)
         else:
-            score = sum(model.unigram(c) for c in cand) + _LINE_BREAK_PRIOR * _breaks(cand)
-            score += _foreign_penalty(cand, foreign)
+            score = (
+                sum(model.unigram(c) for c in cand)
+                + _LINE_BREAK_PRIOR * _breaks(cand)
+                + _foreign_penalty(cand, foreign)
+            )
         if nxt:
             score += model.transition(cand[-1], nxt)
         return score
@@ -710,8 +713,11 @@ def _breaks(text: str) -> int:
 def _fill_score(
     model: CharModel, prev: str, cand: str, foreign: frozenset[str] = frozenset()
 ) -> float:
-    score = _extend(model, prev, cand) + _LINE_BREAK_PRIOR * _breaks(cand)
-    return score + _foreign_penalty(cand, foreign) if foreign else score
+    return (
+        _extend(model, prev, cand)
+        + _LINE_BREAK_PRIOR * _breaks(cand)
+        + _foreign_penalty(cand, foreign)
+    )
 
 
 # A fill is a guess for bytes nobody saw. The model pools Chinese, Japanese and
@@ -740,8 +746,6 @@ def _script(ch: str) -> str:
 def _foreign_penalty(cand: str, foreign: frozenset[str]) -> float:
     if not foreign:
         return 0.0
-    if len(cand) == 1:
-        return _FOREIGN_PENALTY if _script(cand) in foreign else 0.0
     return _FOREIGN_PENALTY * sum(_script(c) in foreign for c in cand)
 
 
