@@ -5,7 +5,10 @@ their licences (Apache-2.0, MIT, MPL-2.0, CC BY-SA 3.0, CC0-1.0, BSD, public
 domain) are listed in ``../shared/corpus/SOURCES.md``. Only aggregate counts are
 written, never text: a unigram table of every character seen at least
 ``--min-unigram`` times and every character bigram seen at least twice (capped at
-``--bigrams``; about 540,000, 2.4 MB compressed).
+``--bigrams``; about 540,000), and the most frequent character trigrams seen at
+least three times that hold a non-ASCII character (``--trigrams``; 600,000).
+The trigrams only rank the values a lost byte may have had: in ``할 수`` against
+``한 수`` the deciding character is two places away.
 
 Each language gets equal weight, so a character's probability is the mean of its
 per-language probabilities. That keeps Korean or Czech characters from looking
@@ -16,15 +19,22 @@ characters (two rarer ones close together are a sign of damage), and
 ``lead_chars.txt`` the characters a CJK decoder makes of a UTF-8 lead byte, less
 the frequent ones (one of them alone is a sign of damage).
 
-Output format of ``charmodel.tsv.gz`` (gzip, UTF-8, tab separated)::
+Output format (gzip, UTF-8, tab separated; n-grams that share their context are
+written on one line, which takes a third off the file). ``charmodel.tsv.gz``::
 
-    #textfix-charmodel v1 <scale>
+    #textfix-charmodel v2 <scale>
     U <char> <-round(scale * ln p)>
-    B <char><char> <-round(scale * ln p)>
+    B <a> <b1> <-round(scale * ln p(a b1))> <b2> ...
+
+and ``trigrams.tsv.gz``, loaded only when a lost byte has to be filled::
+
+    #textfix-trigrams v1 <trigram scale>
+    T <a><b> <c1> <-round(trigram scale * ln p(a b c1))> <c2> ...
 
 Usage::
 
     python scripts/build_charmodel.py [--corpus ../shared/corpus] [--bigrams 1000000]
+        [--trigrams 600000]
 """
 
 from __future__ import annotations
@@ -32,11 +42,15 @@ from __future__ import annotations
 import argparse
 import collections
 import gzip
+import itertools
 import math
 import os
 import sys
 
 SCALE = 10  # log-probabilities are stored in tenths of a nat
+# Trigrams in half nats: they only rank fills, and the coarser step keeps the
+# file (and the loaded table, whose values are then small cached ints) small.
+TRIGRAM_SCALE = 2
 
 
 def escape(key: str) -> str:
@@ -83,9 +97,12 @@ def utf8_lead_chars(uni_p: dict[str, float]) -> str:
     return "".join(sorted(out))
 
 
-def count_language(paths: list[str]) -> tuple[collections.Counter[str], collections.Counter[str]]:
+def count_language(
+    paths: list[str],
+) -> tuple[collections.Counter[str], collections.Counter[str], collections.Counter[str]]:
     uni: collections.Counter[str] = collections.Counter()
     bi: collections.Counter[str] = collections.Counter()
+    tri: collections.Counter[str] = collections.Counter()
     for path in paths:
         with open(path, encoding="utf-8") as fh:
             for line in fh:
@@ -96,7 +113,19 @@ def count_language(paths: list[str]) -> tuple[collections.Counter[str], collecti
                 uni.update(line)
                 uni["\n"] += 1
                 bi.update(padded[i : i + 2] for i in range(len(padded) - 1))
-    return uni, bi
+                tri.update(padded[i : i + 3] for i in range(len(padded) - 2))
+    return uni, bi, tri
+
+
+def _grouped(kind: str, table: list[tuple[str, int]], context: int) -> list[str]:
+    """One line per context: kind, context, then (next character, value) pairs."""
+    lines = []
+    for ctx, group in itertools.groupby(sorted(table), key=lambda kv: kv[0][:context]):
+        fields = [kind, escape(ctx)]
+        for key, value in group:
+            fields += [escape(key[context:]), str(value)]
+        lines.append("\t".join(fields))
+    return lines
 
 
 def main() -> int:
@@ -107,6 +136,7 @@ def main() -> int:
     data = os.path.join(root, "src", "textfix", "data")
     ap.add_argument("--out", default=os.path.join(data, "charmodel.tsv.gz"))
     ap.add_argument("--bigrams", type=int, default=1_000_000)
+    ap.add_argument("--trigrams", type=int, default=600_000)
     ap.add_argument("--min-unigram", type=int, default=2)
     args = ap.parse_args()
 
@@ -118,29 +148,42 @@ def main() -> int:
         return 2
     uni_p: collections.defaultdict[str, float] = collections.defaultdict(float)
     bi_p: collections.defaultdict[str, float] = collections.defaultdict(float)
+    tri_p: collections.defaultdict[str, float] = collections.defaultdict(float)
     raw_uni: collections.Counter[str] = collections.Counter()
     for lang in langs:
         d = os.path.join(args.corpus, lang)
         paths = sorted(os.path.join(d, f) for f in os.listdir(d) if f.endswith(".txt"))
-        uni, bi = count_language(paths)
-        nu, nb = sum(uni.values()), sum(bi.values())
+        uni, bi, tri = count_language(paths)
+        nu, nb, nt = sum(uni.values()), sum(bi.values()), sum(tri.values())
         for ch, n in uni.items():
             uni_p[ch] += n / nu / len(langs)
         for pair, n in bi.items():
             if n >= 2:
                 bi_p[pair] += n / nb / len(langs)
+        for triple, n in tri.items():
+            if n >= 3 and not triple.isascii():
+                tri_p[triple] += n / nt / len(langs)
+        del tri
         raw_uni.update(uni)
         print(f"{lang}: {nu} chars, {len(uni)} distinct, {len(bi)} bigrams", file=sys.stderr)
 
     kept_uni = {ch: p for ch, p in uni_p.items() if raw_uni[ch] >= args.min_unigram}
     top_bi = sorted(bi_p.items(), key=lambda kv: -kv[1])[: args.bigrams]
+    top_tri = sorted(tri_p.items(), key=lambda kv: -kv[1])[: args.trigrams]
     os.makedirs(os.path.dirname(args.out), exist_ok=True)
     with gzip.open(args.out, "wt", encoding="utf-8", compresslevel=9) as out:
-        out.write(f"#textfix-charmodel v1 {SCALE}\n")
+        out.write(f"#textfix-charmodel v2 {SCALE}\n")
         for ch, p in sorted(kept_uni.items(), key=lambda kv: -kv[1]):
             out.write(f"U\t{escape(ch)}\t{-round(SCALE * math.log(p))}\n")
-        for pair, p in top_bi:
-            out.write(f"B\t{escape(pair)}\t{-round(SCALE * math.log(p))}\n")
+        bi_rows = [(pair, -round(SCALE * math.log(p))) for pair, p in top_bi]
+        for line in _grouped("B", bi_rows, 1):
+            out.write(line + "\n")
+    tri_path = os.path.join(os.path.dirname(args.out), "trigrams.tsv.gz")
+    with gzip.open(tri_path, "wt", encoding="utf-8", compresslevel=9) as out:
+        out.write(f"#textfix-trigrams v1 {TRIGRAM_SCALE}\n")
+        tri_rows = [(t, -round(TRIGRAM_SCALE * math.log(p))) for t, p in top_tri]
+        for line in _grouped("T", tri_rows, 2):
+            out.write(line + "\n")
     data_dir = os.path.dirname(args.out)
     with open(os.path.join(data_dir, "common_chars.txt"), "w", encoding="utf-8") as out:
         out.write("".join(sorted(c for c, p in kept_uni.items() if _is_common(c, p))))
@@ -148,7 +191,8 @@ def main() -> int:
         out.write(utf8_lead_chars(kept_uni))
     size = os.path.getsize(args.out)
     print(
-        f"wrote {args.out}: {len(kept_uni)} unigrams, {len(top_bi)} bigrams, {size} bytes",
+        f"wrote {args.out}: {len(kept_uni)} unigrams, {len(top_bi)} bigrams, "
+        f"{size} bytes; {len(top_tri)} trigrams, {os.path.getsize(tri_path)} bytes",
         file=sys.stderr,
     )
     return 0

@@ -188,9 +188,15 @@ def _candidates(
         return out
     cjk_windows = _windows(text, lo, hi)
     rare = {line[i] for i in gate.rare_chars(line)}
+    cross_cjk_evidence: bool | None = None
     for damage in damages:
         if _family(damage) == "cjk" and not line_could_hold(damage, line, rare):
             continue
+        if _KIND_FAMILY[damage.kind] == "cross_cjk":
+            if cross_cjk_evidence is None:
+                cross_cjk_evidence = "?" in line or "\ufffd" in line or gate.suspect_pair(line)
+            if not cross_cjk_evidence:
+                continue
         spans = cjk_windows if _family(damage) == "cjk" else [(lo, hi)]
         if top:
             METER.start(hi - lo)
@@ -213,13 +219,15 @@ def _deeper(
     text: str, repair: Repair, model: CharModel, config: Config, depth: int
 ) -> list[Repair]:
     """Repairs whose first layer is ``repair`` and which undo further layers inside it."""
-    if depth >= config.max_layers or not gate.has_codec_trigger(repair.fix):
+    if depth >= config.max_layers:
         return []
-    if not _worth_searching(repair.fix, model):
-        return []
-    inner = repair.fix
     left = text[repair.start - 1] if repair.start > 0 else "\n"
     right = text[repair.end] if repair.end < len(text) else "\n"
+    inner = repair.fix
+    if repair.choices and len(repair.choices) <= _MAX_REFILLS:
+        inner = _refill(repair, model, config, left, right)
+    if not gate.has_codec_trigger(inner) or not _worth_searching(inner, model):
+        return []
     garbled = text[repair.start : repair.end]
     base = model.score(garbled, left, right)
     out: list[Repair] = []
@@ -229,7 +237,8 @@ def _deeper(
     for sub in subs[: max(1, _MAX_EXPANSIONS >> (2 * depth - 1))]:
         if sub.gain < config.margin:
             break  # each layer must stand on its own evidence
-        fix = inner[: sub.start] + sub.fix + inner[sub.end :]
+        fix = _remask(inner[: sub.start], repair, 0) + sub.fix
+        fix += _remask(inner[sub.end :], repair, sub.end)
         gain = model.score(fix, left, right) - base
         layers = repair.layers + sub.layers
         layered = Repair(
@@ -246,6 +255,58 @@ def _deeper(
         out.append(layered)
         out.extend(_deeper(text, layered, model, config, depth + 1))
     return out
+
+
+# An outer layer with more doubtful fills than this is searched as masked.
+_MAX_REFILLS = 8
+
+
+def _refill(repair: Repair, model: CharModel, config: Config, left: str, right: str) -> str:
+    """The outer layer's reading with each doubtful fill set to the value that lets
+    the layers inside read best.
+
+    The fills of an outer layer are bytes of text that is itself still garbled
+    (UTF-8 read as GBK, then read as cp1252), so the model cannot rank them; a
+    wrong one breaks the inner parse, a right one lets it run on. One fill at a
+    time, left to right (twice), each value is kept if the text after the inner
+    repairs scores higher.
+    """
+    inner = repair.reading
+    best = _after_inner(inner, model, config, left, right)
+    for _sweep in range(2):  # a fill may only pay off once a later one is right
+        changed = False
+        for at, alts in repair.choices:
+            for alt in alts:
+                if inner[at : at + len(alt)] == alt:
+                    continue
+                cand = inner[:at] + alt + inner[at + len(alt) :]
+                value = _after_inner(cand, model, config, left, right)
+                if value > best:
+                    inner, best, changed = cand, value, True
+        if not changed:
+            break
+    return inner
+
+
+def _after_inner(inner: str, model: CharModel, config: Config, left: str, right: str) -> float:
+    """Score of ``inner`` once the repairs found inside it are applied."""
+    subs = [r for r in _candidates(inner, 0, len(inner), model, config) if r.gain >= config.margin]
+    out = inner
+    for sub in reversed(_select(subs, config.margin)):
+        out = out[: sub.start] + sub.fix + out[sub.end :]
+    return model.score(out, left, right)
+
+
+def _remask(piece: str, repair: Repair, at: int) -> str:
+    """``piece`` (taken from the refilled reading at offset ``at``) with the outer
+    layer's doubtful fills masked again where no inner repair confirmed them."""
+    if not repair.reading or "\ufffd" not in repair.fix:
+        return piece
+    masked = repair.fix[at : at + len(piece)]
+    return "".join(
+        m if m == "\ufffd" and r != "\ufffd" else c
+        for c, m, r in zip(piece, masked, repair.reading[at : at + len(piece)], strict=False)
+    )
 
 
 def _greedy(cands: list[Repair], margin: float, chosen: list[Repair]) -> list[Repair]:

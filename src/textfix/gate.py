@@ -86,6 +86,23 @@ def _patterns() -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str], re.P
     return unknown, rare_pair, rare_question, re.compile(rare)
 
 
+@lru_cache(maxsize=1)
+def _suspect_pair() -> re.Pattern[str]:
+    # A rare character or a UTF-8 lead character (some of which are frequent).
+    leads = re.escape(_data_chars("lead_chars.txt"))
+    suspect = _class("common_chars.txt")[:-1] + "]|[" + leads + "]"
+    return re.compile(f"(?:{suspect}).{{0,2}}(?:{suspect})")
+
+
+def suspect_pair(text: str) -> bool:
+    """Two rare or UTF-8-lead characters within three positions.
+
+    A misreading between two CJK encodings turns a whole run into other
+    characters, so it always shows such a pair; a rare word alone does not.
+    """
+    return _suspect_pair().search(text) is not None
+
+
 def rare_chars(text: str) -> Iterator[int]:
     """Positions of characters outside the frequent set."""
     for m in _patterns()[3].finditer(text):
@@ -160,7 +177,11 @@ def damaged_lines(text: str) -> Iterator[tuple[int, int]]:
 # Every trigger of every stage needs one of these: a rare character, a Latin-1 or
 # cp1252 high character, a CJK character or CJK/fullwidth punctuation, or Р/С.
 _TRIGGER_RANGES = (
-    (0x80, 0xFF), (0x3000, 0x9FFF), (0xAC00, 0xD7AF), (0xF900, 0xFAFF), (0xFF00, 0xFFEF),
+    (0x80, 0xFF),
+    (0x3000, 0x9FFF),
+    (0xAC00, 0xD7AF),
+    (0xF900, 0xFAFF),
+    (0xFF00, 0xFFEF),
     (0x20000, 0x3134F),
 )
 

@@ -30,20 +30,35 @@ def _stages() -> list[Stage]:
     from textfix.artifacts import markers, pinyin, punctuation
 
     return [
-        Stage("repair", lambda c: c.repair_codecs or c.repair_latin or c.realign_streams,
-              gate.has_codec_trigger, detect.find_damage),
+        Stage(
+            "repair",
+            lambda c: c.repair_codecs or c.repair_latin or c.realign_streams,
+            gate.has_codec_trigger,
+            detect.find_damage,
+        ),
         Stage("markers", lambda c: True, markers.triggered, markers.find_markers),
         Stage("pinyin", lambda c: c.remove_pinyin, pinyin.triggered, pinyin.find_annotations),
-        Stage("punctuation", lambda c: c.collapse_punctuation, punctuation.triggered,
-              punctuation.find_doubled),
-        Stage("cjk_punctuation", lambda c: c.cjk_punctuation, punctuation.triggered_ascii_in_cjk,
-              punctuation.find_ascii_in_cjk),
+        Stage(
+            "punctuation",
+            lambda c: c.collapse_punctuation,
+            punctuation.triggered,
+            punctuation.find_doubled,
+        ),
+        Stage(
+            "cjk_punctuation",
+            lambda c: c.cjk_punctuation,
+            punctuation.triggered_ascii_in_cjk,
+            punctuation.find_ascii_in_cjk,
+        ),
         Stage("normalize", normalize.any_enabled, lambda _t: True, normalize.find_changes),
     ]
 
 
 _STAGES: list[Stage] | None = None
-_MAX_PASSES = 3
+# Real damage settles in one or two passes; garbage made of every byte pair of a
+# codec took four (each pass uncovering a layer under the last), and a cap that
+# stops short of the fixed point breaks idempotence.
+_MAX_PASSES = 6
 
 
 def stages() -> list[Stage]:
@@ -60,10 +75,10 @@ def _apply(text: str, stage: str, findings: Sequence[Finding]) -> tuple[str, lis
     pos = 0
     shift = 0
     for f in sorted(findings, key=lambda f: (f.start, f.end)):
-        if f.fix is None or f.start < pos or f.fix == text[f.start:f.end]:
+        if f.fix is None or f.start < pos or f.fix == text[f.start : f.end]:
             continue
-        parts.append(text[pos:f.start])
-        old = text[f.start:f.end]
+        parts.append(text[pos : f.start])
+        old = text[f.start : f.end]
         start, end = f.start + shift, f.end + shift
         steps.append(Step(stage, f.kind, start, end, old, f.fix, dict(f.detail)))
         parts.append(f.fix)
@@ -138,10 +153,10 @@ def apply_plan(text: str, steps: Iterable[Step | dict]) -> str:
     """Replay ``steps`` on ``text``; raises ValueError if the text does not match the plan."""
     for raw in steps:
         step = raw if isinstance(raw, Step) else Step.from_dict(raw)
-        if text[step.start:step.end] != step.old:
+        if text[step.start : step.end] != step.old:
             raise ValueError(
                 f"plan does not match text at {step.start}:{step.end}: "
-                f"expected {step.old!r}, found {text[step.start:step.end]!r}"
+                f"expected {step.old!r}, found {text[step.start : step.end]!r}"
             )
         text = text[: step.start] + step.new + text[step.end :]
     return text

@@ -70,6 +70,12 @@ class Repair:
     baked: bool = False
     """The bytes decoded to U+FFFD: an earlier layer had already lost them. Only a
     further layer that reads the U+FFFD as a marker can make this a final repair."""
+    reading: str = ""
+    """The best reading before doubtful fills were masked (set for lossy repairs)."""
+    choices: tuple[tuple[int, tuple[str, ...]], ...] = ()
+    """Where ``reading`` holds a fill, and the values that fill could also take
+    (same length, best first). When this repair is only an outer layer, the model
+    cannot rank fills of text that is itself still garbled; the layer inside can."""
 
 
 # --------------------------------------------------------------------------- slots
@@ -610,21 +616,25 @@ def _choose(
     model: CharModel,
     keep_margin: float,
     foreign: frozenset[str] = frozenset(),
-) -> tuple[str, str, int]:
+) -> tuple[str, str, int, tuple[tuple[int, tuple[str, ...]], ...]]:
     """Pick the best reading of an island.
 
-    Returns (best text, best text with doubtful fills masked as U+FFFD, number masked).
+    ``left`` and ``right`` are up to two characters of context on each side.
+    Returns the best text, the best text with doubtful fills masked as U+FFFD, the
+    number masked, and the fills' alternatives (see :attr:`Repair.choices`).
     Regions are scored jointly (a small beam), because neighbouring lost bytes
-    interact through the bigram model.
+    interact through the model.
     """
     # Each beam keeps a back-pointer chain (piece, parent) instead of a copied list,
-    # so an island with thousands of regions stays linear.
+    # so an island with thousands of regions stays linear; ``last`` is its final
+    # two characters, the context of the next piece.
     beams: list[tuple[float, str, _Node]] = [(0.0, left, None)]
     ranked_at: dict[int, list[str]] = {}
     for idx, part in enumerate(parts):
         if isinstance(part, str):
             beams = [
-                (s + _extend(model, last, part), part[-1], (part, node)) for s, last, node in beams
+                (s + _extend(model, last, part), (last + part)[-2:], (part, node))
+                for s, last, node in beams
             ]
             continue
         ranked = _prerank(model, parts, idx, left, right, foreign)
@@ -632,10 +642,12 @@ def _choose(
         grown: list[tuple[float, str, _Node]] = []
         for s, last, node in beams:
             for cand in ranked:
-                grown.append((s + _fill_score(model, last, cand, foreign), cand[-1], (cand, node)))
+                grown.append(
+                    (s + _fill_score(model, last, cand, foreign), (last + cand)[-2:], (cand, node))
+                )
         grown.sort(key=lambda t: -t[0])
         beams = grown[:_BEAM]
-    best = max(beams, key=lambda t: t[0] + model.transition(t[1], right))
+    best = max(beams, key=lambda t: t[0] + _extend(model, t[1], right))
     chosen: list[str] = []
     walk = best[2]
     while walk is not None:
@@ -644,14 +656,28 @@ def _choose(
     chosen.reverse()
     masked = list(chosen)
     n_masked = 0
+    choices: list[tuple[int, tuple[str, ...]]] = []
+    offset = 0
+    for idx, piece in enumerate(chosen):
+        options = ranked_at.get(idx)
+        if options is not None and len(options) > 1:
+            same = [c for c in options if len(c) == len(piece) and c != piece]
+            if same:
+                choices.append((offset, (piece, *same[: _MAX_CHOICES - 1])))
+        offset += len(piece)
+    befores = _contexts_before(chosen, left)
+    afters = _contexts_after(chosen, right)
     for idx, part in enumerate(parts):
         if not isinstance(part, Region) or len(part.candidates) < 2:
             continue
-        before = chosen[idx - 1][-1] if idx > 0 else left
-        after = chosen[idx + 1][0] if idx + 1 < len(chosen) else right
+        before, after = befores[idx], afters[idx]
         scores = sorted(
             (
-                (_fill_score(model, before, c, foreign) + model.transition(c[-1], after), c)
+                (
+                    _fill_score(model, before, c, foreign)
+                    + _extend(model, (before + c)[-2:], after),
+                    c,
+                )
                 for c in ranked_at[idx]
             ),
             reverse=True,
@@ -665,7 +691,31 @@ def _choose(
             else:
                 masked[idx] = "\ufffd" * len(top)
             n_masked += masked[idx].count("\ufffd")
-    return "".join(chosen), "".join(masked), n_masked
+    return "".join(chosen), "".join(masked), n_masked, tuple(choices)
+
+
+_MAX_CHOICES = 6
+
+
+def _contexts_before(pieces: list[str], left: str) -> list[str]:
+    """The two characters before each piece."""
+    out = []
+    ctx = left
+    for piece in pieces:
+        out.append(ctx)
+        ctx = (ctx + piece)[-2:]
+    return out
+
+
+def _contexts_after(pieces: list[str], right: str) -> list[str]:
+    """The two characters after each piece."""
+    out = []
+    ctx = right
+    for piece in reversed(pieces):
+        out.append(ctx)
+        ctx = (piece + ctx)[:2]
+    out.reverse()
+    return out
 
 
 def _prerank(
@@ -681,8 +731,8 @@ def _prerank(
     assert isinstance(region, Region)
     before = parts[idx - 1] if idx > 0 else left
     after = parts[idx + 1] if idx + 1 < len(parts) else right
-    prev = before[-1] if isinstance(before, str) and before else ""
-    nxt = after[0] if isinstance(after, str) and after else ""
+    prev = before[-2:] if isinstance(before, str) else ""
+    nxt = after[:2] if isinstance(after, str) else ""
 
     def local(cand: str) -> float:
         if prev:
@@ -694,7 +744,7 @@ def _prerank(
                 + _foreign_penalty(cand, foreign)
             )
         if nxt:
-            score += model.transition(cand[-1], nxt)
+            score += _extend(model, (prev + cand)[-2:], nxt)
         return score
 
     METER.spend(len(region.candidates))
@@ -768,11 +818,14 @@ def foreign_scripts(context: str) -> frozenset[str]:
     return frozenset({"kana", "hangul", "other_letters"} - seen)
 
 
-def _extend(model: CharModel, prev: str, text: str) -> float:
+def _extend(model: CharModel, context: str, text: str) -> float:
+    """Log-probability of ``text`` after ``context`` (its last two characters count)."""
     total = 0.0
+    a = context[-2] if len(context) > 1 else ""
+    b = context[-1] if context else "\n"
     for ch in text:
-        total += model.transition(prev, ch)
-        prev = ch
+        total += model.transition3(a, b, ch)
+        a, b = b, ch
     return total
 
 
@@ -849,8 +902,8 @@ def _judge(
     text: str, island: Island, damage: Damage, model: CharModel, keep_margin: float
 ) -> Repair | None:
     start, end = island.start, island.end
-    left = text[start - 1] if start > 0 else "\n"
-    right = text[end] if end < len(text) else "\n"
+    left = ("\n" + text[max(0, start - 2) : start])[-2:]
+    right = (text[end : end + 2] + "\n")[:2]
     foreign: frozenset[str] = frozenset()
     if any(isinstance(p, Region) for p in island.parts):
         # What the island reads as apart from its lost bytes counts as context too:
@@ -858,12 +911,16 @@ def _judge(
         known = "".join(p for p in island.parts if isinstance(p, str))
         outside = text[max(0, start - _CONTEXT_REACH) : start] + text[end : end + _CONTEXT_REACH]
         foreign = foreign_scripts(outside + known)
-    best, masked, n_masked = _choose(island.parts, left, right, model, keep_margin, foreign)
+    best, masked, n_masked, choices = _choose(
+        island.parts, left, right, model, keep_margin, foreign
+    )
     garbled = text[start:end]
     # Trim characters the repair leaves as they were (usually ASCII at the edges).
+    trimmed = 0
     while best and garbled and best[0] == garbled[0] and masked[0] == best[0]:
         best, masked, garbled = best[1:], masked[1:], garbled[1:]
         start += 1
+        trimmed += 1
     while best and garbled and best[-1] == garbled[-1] and masked[-1] == best[-1]:
         best, masked, garbled = best[:-1], masked[:-1], garbled[:-1]
         end -= 1
@@ -893,6 +950,21 @@ def _judge(
     # The evidence is the best reading itself; masking doubtful fills only changes
     # what is written out, and must not earn the repair any credit.
     gain = model.score(best, left, right) - model.score(garbled, left, right)
+    kept = tuple(
+        (at - trimmed, alts)
+        for at, alts in choices
+        if 0 <= at - trimmed <= len(best) - len(alts[0])
+    )
     return Repair(
-        start, end, masked, damage.kind, gain, island.lossy, n_masked, [damage.kind], baked
+        start,
+        end,
+        masked,
+        damage.kind,
+        gain,
+        island.lossy,
+        n_masked,
+        [damage.kind],
+        baked,
+        reading=best if island.lossy else "",
+        choices=kept,
     )

@@ -1,9 +1,12 @@
-"""A smoothed character bigram model over zh-Hans, zh-Hant, ja, ko and Latin-script text.
+"""A smoothed character n-gram model over zh-Hans, zh-Hant, ja, ko and Latin-script text.
 
 The tables come from ``scripts/build_charmodel.py``. Scores are natural-log
 probabilities, so a higher score means "looks more like real text". The model is
 only ever used to *compare* two readings of the same span, never as an absolute
-test, which is why a simple interpolated bigram is enough.
+test. Whether a repair is accepted is decided with the interpolated bigram
+(:meth:`CharModel.score`, on which the margins were calibrated); which value a
+lost byte had is decided with the trigram (:meth:`CharModel.transition3`), where
+the deciding character is often two places away (할 수, not 한 수).
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from functools import lru_cache
 from importlib import resources
 
 _LAMBDA = 0.8  # weight of the bigram estimate in the interpolation
+_LAMBDA3 = 0.7  # weight of the trigram estimate over the bigram one (fills only)
 _BOUNDARY = "\n"
 _UNKNOWN = "\ufffd"
 _UNKNOWN_LOGP = -9.0
@@ -60,29 +64,65 @@ def _unseen_logp(ch: str) -> float:
     return -19.0
 
 
+def _data_lines(name: str) -> list[str]:
+    data = resources.files("textfix").joinpath(f"data/{name}").read_bytes()
+    return gzip.decompress(data).decode("utf-8").split("\n")
+
+
 class CharModel:
     """Unigram and bigram log-probabilities with interpolation and unseen-character floors."""
 
-    def __init__(self, unigrams: dict[str, float], bigrams: dict[str, float]) -> None:
+    def __init__(
+        self,
+        unigrams: dict[str, float],
+        bigrams: dict[str, float],
+        trigrams: dict[str, int] | None = None,
+        trigram_scale: float = 2.0,
+    ) -> None:
         self.unigrams = unigrams
         self.bigrams = bigrams
+        self._trigrams = trigrams
+        self._tri_scale = trigram_scale
         self._cond_cache: dict[str, float] = {}
+        self._cond3_cache: dict[str, float] = {}
 
     @classmethod
     def load(cls) -> CharModel:
-        data = resources.files("textfix").joinpath("data/charmodel.tsv.gz").read_bytes()
-        text = gzip.decompress(data).decode("utf-8")
-        lines = text.split("\n")
-        scale = float(lines[0].split()[-1])
+        lines = _data_lines("charmodel.tsv.gz")
+        scale = float(lines[0].split()[2])
         uni: dict[str, float] = {}
         bi: dict[str, float] = {}
         for line in lines[1:]:
             if not line:
                 continue
-            kind, key, val = line.split("\t")
-            target = uni if kind == "U" else bi
-            target[_unescape(key)] = -int(val) / scale
+            fields = line.split("\t")
+            head = _unescape(fields[1])
+            if fields[0] == "U":
+                uni[head] = -int(fields[2]) / scale
+            else:
+                for i in range(2, len(fields), 2):
+                    bi[head + _unescape(fields[i])] = -int(fields[i + 1]) / scale
         return cls(uni, bi)
+
+    @property
+    def trigrams(self) -> dict[str, int]:
+        """-round(scale * ln p) per trigram, read on first use: only a lost-byte
+        fill needs them, so clean text and lossless repairs never pay for them."""
+        if self._trigrams is None:
+            lines = _data_lines("trigrams.tsv.gz")
+            self._tri_scale = float(lines[0].split()[2])
+            table: dict[str, int] = {}
+            for line in lines[1:]:
+                if not line:
+                    continue
+                fields = line.split("\t")
+                head = _unescape(fields[1])
+                # Values stay the stored small ints, which the interpreter caches,
+                # so the table holds no value objects of its own.
+                for i in range(2, len(fields), 2):
+                    table[head + _unescape(fields[i])] = int(fields[i + 1])
+            self._trigrams = table
+        return self._trigrams
 
     def unigram(self, ch: str) -> float:
         lp = self.unigrams.get(ch)
@@ -112,6 +152,29 @@ class CharModel:
             value = max(value, _CLOSER_FLOOR)
         if len(self._cond_cache) < 2_000_000:
             self._cond_cache[key] = value
+        return value
+
+    def transition3(self, prev2: str, prev: str, ch: str) -> float:
+        """log P(ch | prev2 prev): the trigram estimate interpolated with :meth:`transition`.
+
+        Only lost-byte fills are ranked with it (two readings of the same bytes,
+        where a word's third character often decides); acceptance margins were
+        calibrated on the bigram :meth:`score` and stay on it. A context the table
+        never saw says nothing, so it falls back to the bigram unchanged.
+        """
+        base = self.transition(prev, ch)
+        context = self.bigrams.get(prev2 + prev) if prev2 else None
+        if context is None:
+            return base
+        key = prev2 + prev + ch
+        cached = self._cond3_cache.get(key)
+        if cached is not None:
+            return cached
+        joint = self.trigrams.get(key)
+        cond = 0.0 if joint is None else min(math.exp(-joint / self._tri_scale - context), 1.0)
+        value = math.log(_LAMBDA3 * cond + (1.0 - _LAMBDA3) * math.exp(base))
+        if len(self._cond3_cache) < 2_000_000:
+            self._cond3_cache[key] = value
         return value
 
     def score(self, text: str, left: str = _BOUNDARY, right: str = _BOUNDARY) -> float:
