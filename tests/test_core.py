@@ -107,3 +107,13 @@ def test_fix_batch_matches_fix_text() -> None:
 def test_step_round_trips_through_dict() -> None:
     step = Step("repair", "utf8_as_gbk", 0, 2, "ab", "c", {"layers": ["utf8_as_gbk"]})
     assert Step.from_dict(step.to_dict()) == step
+
+
+def test_trigram_ranks_fills_and_backs_off_to_the_bigram() -> None:
+    from textfix.score import get_model
+
+    model = get_model()
+    # A context the table never saw says nothing: the bigram decides alone.
+    assert model.transition3("\ufffd", "가", "나") == model.transition("가", "나")
+    # 할 수 ("can"): the character after the fill is what tells 할 from 한.
+    assert model.transition3("할", " ", "수") > model.transition3("한", " ", "수")

@@ -224,7 +224,7 @@ def _deeper(
     left = text[repair.start - 1] if repair.start > 0 else "\n"
     right = text[repair.end] if repair.end < len(text) else "\n"
     inner = repair.fix
-    if repair.choices and len(repair.choices) <= _MAX_REFILLS:
+    if repair.choices and len(repair.choices) <= _MAX_REFILLS and _SINGLE_BYTE[repair.layers[-1]]:
         inner = _refill(repair, model, config, left, right)
     if not gate.has_codec_trigger(inner) or not _worth_searching(inner, model):
         return []
@@ -259,6 +259,15 @@ def _deeper(
 
 # An outer layer with more doubtful fills than this is searched as masked.
 _MAX_REFILLS = 8
+# Refills are tried under single-byte readers only. Their lost bytes have a few
+# values each (cp1252 leaves five bytes undefined), and text they garbled in two
+# layers is common (GBK mojibake saved as UTF-8, then opened as cp1252). Under a
+# double-byte reader a lost byte has hundreds of values and the reading is nearly
+# always the final text, so the search would cost much and find little.
+_SINGLE_BYTE = {d.kind: not d.reading.double_byte for d in DAMAGES}
+
+
+_REFILL_REACH = 12  # characters on each side of a fill that its inner repair may use
 
 
 def _refill(repair: Repair, model: CharModel, config: Config, left: str, right: str) -> str:
@@ -268,21 +277,27 @@ def _refill(repair: Repair, model: CharModel, config: Config, left: str, right: 
     The fills of an outer layer are bytes of text that is itself still garbled
     (UTF-8 read as GBK, then read as cp1252), so the model cannot rank them; a
     wrong one breaks the inner parse, a right one lets it run on. One fill at a
-    time, left to right (twice), each value is kept if the text after the inner
-    repairs scores higher.
+    time, left to right (twice), each value is kept if the text around it reads
+    better once the repairs found inside it are applied.
     """
     inner = repair.reading
-    best = _after_inner(inner, model, config, left, right)
     for _sweep in range(2):  # a fill may only pay off once a later one is right
         changed = False
         for at, alts in repair.choices:
+            lo = max(0, at - _REFILL_REACH)
+            hi = min(len(inner), at + len(alts[0]) + _REFILL_REACH)
+            ctx_l = inner[lo - 1] if lo > 0 else left
+            ctx_r = inner[hi] if hi < len(inner) else right
+            here = inner[at : at + len(alts[0])]
+            best = _after_inner(inner[lo:hi], model, config, ctx_l, ctx_r)
             for alt in alts:
-                if inner[at : at + len(alt)] == alt:
+                if alt == here:
                     continue
-                cand = inner[:at] + alt + inner[at + len(alt) :]
-                value = _after_inner(cand, model, config, left, right)
+                window = inner[lo:at] + alt + inner[at + len(alt) : hi]
+                value = _after_inner(window, model, config, ctx_l, ctx_r)
                 if value > best:
-                    inner, best, changed = cand, value, True
+                    inner = inner[:at] + alt + inner[at + len(alt) :]
+                    here, best, changed = alt, value, True
         if not changed:
             break
     return inner
@@ -290,10 +305,13 @@ def _refill(repair: Repair, model: CharModel, config: Config, left: str, right: 
 
 def _after_inner(inner: str, model: CharModel, config: Config, left: str, right: str) -> float:
     """Score of ``inner`` once the repairs found inside it are applied."""
-    subs = [r for r in _candidates(inner, 0, len(inner), model, config) if r.gain >= config.margin]
     out = inner
-    for sub in reversed(_select(subs, config.margin)):
-        out = out[: sub.start] + sub.fix + out[sub.end :]
+    if gate.has_codec_trigger(inner) and _worth_searching(inner, model):
+        subs = [
+            r for r in _candidates(inner, 0, len(inner), model, config) if r.gain >= config.margin
+        ]
+        for sub in reversed(_select(subs, config.margin)):
+            out = out[: sub.start] + sub.fix + out[sub.end :]
     return model.score(out, left, right)
 
 

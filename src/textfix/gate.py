@@ -13,7 +13,8 @@ package is far slower at this). The triggers:
 * ``?`` next to such a character (a replacement character saved as ``?``), and
   ``?``/U+FFFD plus one ASCII byte between CJK characters (a cut stream);
 * a UTF-8 lead byte read as Latin-1 followed by a continuation byte (``Ã©``), or
-  three Latin-1/cp1252 high characters in a row (``ÄãºÃ``);
+  three Latin-1/cp1252 high characters in a row (``ÄãºÃ``), or two Shift-JIS
+  characters in a row read as cp1252 (``ƒJƒ^``);
 * ``Р``/``С`` followed by a cp1251 continuation character (UTF-8 read as cp1251).
 
 A clean CJK line passes the gate about 0.5% of the time (measured on the shared
@@ -44,6 +45,26 @@ LATIN_PAIR = re.compile(
     f"[{_LATIN_HIGH}](?:(?<=[\xc2-\xdf])[{_CONT}]|(?<=[\xe0-\xef])[{_CONT}]{{2}}"
     f"|(?<=[\xf0-\xf4])[{_CONT}]{{3}}|[{_LATIN_HIGH}]{{2}})"
 )
+
+# Shift-JIS read as cp1252: two double-byte characters in a row, each a lead byte
+# 0x81-0x9F (cp1252 punctuation and symbols: ‚ ƒ “ ” Œ Ž ˜ ...) and a trail byte.
+# Katakana and kanji come out without the accented letters LATIN_PAIR looks for
+# (ƒJƒ^ƒJƒi, “ú–{), and no Western text puts two such pairs side by side.
+# 0x85 and 0x86 lead nothing in Shift-JIS or cp932 (and ……… is real text); š, œ
+# and ž are letters of Czech, Polish and French (úložiště).
+_SJIS_LEAD = re.escape(
+    bytes([b for b in range(0x81, 0xA0) if b not in (0x85, 0x86, 0x9A, 0x9C, 0x9E)]).decode(
+        "cp1252", "ignore"
+    )
+)
+_SJIS_TRAIL = "\x40-\x7e" + re.escape(bytes(range(0x80, 0xFD)).decode("cp1252", "ignore"))
+SJIS_PAIR = re.compile(f"[{_SJIS_LEAD}][{_SJIS_TRAIL}][{_SJIS_LEAD}][{_SJIS_TRAIL}]")
+
+
+def latin_evidence(text: str) -> bool:
+    """A trigger for the readings by Latin-1 or cp1252."""
+    return LATIN_PAIR.search(text) is not None or SJIS_PAIR.search(text) is not None
+
 
 _CYR_CONT = bytes(range(0x80, 0xC0)).decode("cp1251", "replace").replace("\ufffd", "")
 CYRILLIC_PAIR = re.compile(f"[РС][{re.escape(_CYR_CONT)}]")
@@ -121,20 +142,20 @@ def _cjk_trigger(text: str) -> bool:
 
 def strong_evidence(text: str) -> bool:
     """A trigger that is not just two rare characters side by side."""
-    return _cjk_marks(text) or bool(LATIN_PAIR.search(text) or CYRILLIC_PAIR.search(text))
+    return _cjk_marks(text) or latin_evidence(text) or bool(CYRILLIC_PAIR.search(text))
 
 
 def has_codec_trigger(text: str) -> bool:
     """True if the text may hold codec damage (the repair stage is skipped otherwise)."""
     if text.isascii():
         return False
-    return bool(_cjk_trigger(text) or LATIN_PAIR.search(text) or CYRILLIC_PAIR.search(text))
+    return bool(_cjk_trigger(text) or latin_evidence(text) or CYRILLIC_PAIR.search(text))
 
 
 def families(line: str) -> frozenset[str]:
     """Which groups of readings are worth trying on one line."""
     out = set()
-    if LATIN_PAIR.search(line):
+    if latin_evidence(line):
         out.add("latin")
     if CYRILLIC_PAIR.search(line):
         out.add("cyrillic")
@@ -145,7 +166,7 @@ def families(line: str) -> frozenset[str]:
 
 def _line_triggers() -> tuple[re.Pattern[str], ...]:
     unknown, rare_pair, rare_question, _rare = _patterns()
-    return (unknown, rare_question, CUT_STREAM, rare_pair, LATIN_PAIR, CYRILLIC_PAIR)
+    return (unknown, rare_question, CUT_STREAM, rare_pair, LATIN_PAIR, SJIS_PAIR, CYRILLIC_PAIR)
 
 
 def damaged_lines(text: str) -> Iterator[tuple[int, int]]:

@@ -16,12 +16,12 @@ jointly along the island with the character model.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 
 from textfix.codecs import Damage, Reading, Source, char_table
-from textfix.gate import LATIN_PAIR
+from textfix.gate import latin_evidence
 from textfix.score.model import CharModel
 
 UNKNOWN = -1
@@ -35,6 +35,7 @@ _MAX_UNKNOWNS_PER_REGION = 3
 _MAX_REGION_SLOTS = 12
 _KEEP_PER_REGION = 24
 _BEAM = 12
+_BEAM_FILLS = 12  # best values of a lost stretch that a path may take
 
 
 @dataclass
@@ -639,14 +640,21 @@ def _choose(
             continue
         ranked = _prerank(model, parts, idx, left, right, foreign)
         ranked_at[idx] = ranked
-        grown: list[tuple[float, str, _Node]] = []
+        priors = [
+            (c, _LINE_BREAK_PRIOR * _breaks(c) + _foreign_penalty(c, foreign))
+            for c in ranked[:_BEAM_FILLS]
+        ]
+        # Paths that end in the same two characters score the same from here on
+        # (the model looks back two), so only the best of them is kept.
+        grown: dict[str, tuple[float, str, _Node]] = {}
         for s, last, node in beams:
-            for cand in ranked:
-                grown.append(
-                    (s + _fill_score(model, last, cand, foreign), (last + cand)[-2:], (cand, node))
-                )
-        grown.sort(key=lambda t: -t[0])
-        beams = grown[:_BEAM]
+            for cand, prior in priors:
+                score = s + prior + _extend(model, last, cand)
+                ctx = (last + cand)[-2:]
+                held = grown.get(ctx)
+                if held is None or score > held[0]:
+                    grown[ctx] = (score, ctx, (cand, node))
+        beams = sorted(grown.values(), key=lambda t: -t[0])[:_BEAM]
     best = max(beams, key=lambda t: t[0] + _extend(model, t[1], right))
     chosen: list[str] = []
     walk = best[2]
@@ -694,7 +702,7 @@ def _choose(
     return "".join(chosen), "".join(masked), n_masked, tuple(choices)
 
 
-_MAX_CHOICES = 6
+_MAX_CHOICES = 24
 
 
 def _contexts_before(pieces: list[str], left: str) -> list[str]:
@@ -734,21 +742,36 @@ def _prerank(
     prev = before[-2:] if isinstance(before, str) else ""
     nxt = after[:2] if isinstance(after, str) else ""
 
-    def local(cand: str) -> float:
+    def local(cand: str, extend: Callable[[CharModel, str, str], float]) -> float:
         if prev:
-            score = _fill_score(model, prev, cand, foreign)
+            score = extend(model, prev, cand)
         else:
-            score = (
-                sum(model.unigram(c) for c in cand)
-                + _LINE_BREAK_PRIOR * _breaks(cand)
-                + _foreign_penalty(cand, foreign)
-            )
+            score = sum(model.unigram(c) for c in cand)
+        score += _LINE_BREAK_PRIOR * _breaks(cand) + _foreign_penalty(cand, foreign)
         if nxt:
-            score += _extend(model, (prev + cand)[-2:], nxt)
+            score += extend(model, (prev + cand)[-2:], nxt)
         return score
 
     METER.spend(len(region.candidates))
-    return sorted(region.candidates, key=local, reverse=True)[:_KEEP_PER_REGION]
+    cands = region.candidates
+    if len(cands) > _SHORTLIST:
+        # The bigram is a third of the trigram's cost and rarely buries the winner
+        # this deep; only the shortlist pays for the trigram.
+        cands = sorted(cands, key=lambda c: local(c, _extend2), reverse=True)[:_SHORTLIST]
+    return sorted(cands, key=lambda c: local(c, _extend), reverse=True)[:_KEEP_PER_REGION]
+
+
+_SHORTLIST = 64
+
+
+def _extend2(model: CharModel, context: str, text: str) -> float:
+    """Bigram-only :func:`_extend`."""
+    total = 0.0
+    prev = context[-1] if context else "\n"
+    for ch in text:
+        total += model.transition(prev, ch)
+        prev = ch
+    return total
 
 
 # A lost byte rarely was a line break; without this prior the model, which has seen
@@ -820,9 +843,11 @@ def foreign_scripts(context: str) -> frozenset[str]:
 
 def _extend(model: CharModel, context: str, text: str) -> float:
     """Log-probability of ``text`` after ``context`` (its last two characters count)."""
-    total = 0.0
     a = context[-2] if len(context) > 1 else ""
     b = context[-1] if context else "\n"
+    if len(text) == 1:  # most fills: one character
+        return model.transition3(a, b, text)
+    total = 0.0
     for ch in text:
         total += model.transition3(a, b, ch)
         a, b = b, ch
@@ -928,7 +953,7 @@ def _judge(
     if len(garbled) < 2 or best == garbled:
         # One garbled character is too little evidence (铆 is C3 AD, also UTF-8 í).
         return None
-    if damage.reading.codec in _LATIN_READERS and not LATIN_PAIR.search(garbled):
+    if damage.reading.codec in _LATIN_READERS and not latin_evidence(garbled):
         # One accented letter next to CJK text (pinyin, names) is not evidence.
         return None
     try:

@@ -162,17 +162,16 @@ class CharModel:
         calibrated on the bigram :meth:`score` and stay on it. A context the table
         never saw says nothing, so it falls back to the bigram unchanged.
         """
-        base = self.transition(prev, ch)
-        context = self.bigrams.get(prev2 + prev) if prev2 else None
-        if context is None:
-            return base
         key = prev2 + prev + ch
         cached = self._cond3_cache.get(key)
         if cached is not None:
             return cached
-        joint = self.trigrams.get(key)
-        cond = 0.0 if joint is None else min(math.exp(-joint / self._tri_scale - context), 1.0)
-        value = math.log(_LAMBDA3 * cond + (1.0 - _LAMBDA3) * math.exp(base))
+        value = self.transition(prev, ch)
+        context = self.bigrams.get(prev2 + prev) if prev2 else None
+        if context is not None:
+            joint = self.trigrams.get(key)
+            cond = 0.0 if joint is None else min(math.exp(-joint / self._tri_scale - context), 1.0)
+            value = math.log(_LAMBDA3 * cond + (1.0 - _LAMBDA3) * math.exp(value))
         if len(self._cond3_cache) < 2_000_000:
             self._cond3_cache[key] = value
         return value
