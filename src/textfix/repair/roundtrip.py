@@ -16,7 +16,7 @@ jointly along the island with the character model.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -742,14 +742,23 @@ def _prerank(
     prev = before[-2:] if isinstance(before, str) else ""
     nxt = after[:2] if isinstance(after, str) else ""
 
-    def local(cand: str, extend: Callable[[CharModel, str, str], float]) -> float:
+    def local(cand: str, tri: bool) -> float:
+        extend = _extend if tri else _extend2
         if prev:
             score = extend(model, prev, cand)
         else:
             score = sum(model.unigram(c) for c in cand)
-        score += _LINE_BREAK_PRIOR * _breaks(cand) + _foreign_penalty(cand, foreign)
-        if nxt:
-            score += extend(model, (prev + cand)[-2:], nxt)
+        if len(cand) == 1:  # most fills; the same priors as below, without the loops
+            if cand in "\n\r":
+                score += _LINE_BREAK_PRIOR
+            if foreign and _script(cand) in foreign:
+                score += _FOREIGN_PENALTY
+        else:
+            score += _LINE_BREAK_PRIOR * _breaks(cand) + _foreign_penalty(cand, foreign)
+        if tri and nxt:
+            score += _extend(model, (prev + cand)[-2:], nxt)
+        elif nxt:  # the bigram after the first next character is the same for every fill
+            score += model.transition(cand[-1], nxt[0])
         return score
 
     METER.spend(len(region.candidates))
@@ -757,8 +766,8 @@ def _prerank(
     if len(cands) > _SHORTLIST:
         # The bigram is a third of the trigram's cost and rarely buries the winner
         # this deep; only the shortlist pays for the trigram.
-        cands = sorted(cands, key=lambda c: local(c, _extend2), reverse=True)[:_SHORTLIST]
-    return sorted(cands, key=lambda c: local(c, _extend), reverse=True)[:_KEEP_PER_REGION]
+        cands = sorted(cands, key=lambda c: local(c, False), reverse=True)[:_SHORTLIST]
+    return sorted(cands, key=lambda c: local(c, True), reverse=True)[:_KEEP_PER_REGION]
 
 
 _SHORTLIST = 64
@@ -766,8 +775,10 @@ _SHORTLIST = 64
 
 def _extend2(model: CharModel, context: str, text: str) -> float:
     """Bigram-only :func:`_extend`."""
-    total = 0.0
     prev = context[-1] if context else "\n"
+    if len(text) == 1:
+        return model.transition(prev, text)
+    total = 0.0
     for ch in text:
         total += model.transition(prev, ch)
         prev = ch

@@ -85,6 +85,7 @@ class CharModel:
         self._tri_scale = trigram_scale
         self._cond_cache: dict[str, float] = {}
         self._cond3_cache: dict[str, float] = {}
+        self._unseen: dict[str, float] = {}  # floors of characters the table lacks
 
     @classmethod
     def load(cls) -> CharModel:
@@ -127,7 +128,11 @@ class CharModel:
     def unigram(self, ch: str) -> float:
         lp = self.unigrams.get(ch)
         if lp is None:
-            lp = _unseen_logp(ch)
+            lp = self._unseen.get(ch)
+            if lp is None:
+                lp = _unseen_logp(ch)
+                if len(self._unseen) < 200_000:
+                    self._unseen[ch] = lp
         return lp
 
     def transition(self, prev: str, ch: str) -> float:
