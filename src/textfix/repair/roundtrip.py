@@ -762,15 +762,28 @@ def _prerank(
         return score
 
     METER.spend(len(region.candidates))
+    # The same lost stretch between the same neighbours comes back under each
+    # reader variant and overlapping window; its ranking depends on nothing else.
+    key = (tuple(region.candidates), prev, nxt, foreign)
+    got = _PRERANK_CACHE.get(key)
+    if got is not None:
+        return got
+    if len(_PRERANK_CACHE) >= _PRERANK_CACHE_MAX:
+        _PRERANK_CACHE.clear()
     cands = region.candidates
     if len(cands) > _SHORTLIST:
         # The bigram is a third of the trigram's cost and rarely buries the winner
         # this deep; only the shortlist pays for the trigram.
         cands = sorted(cands, key=lambda c: local(c, False), reverse=True)[:_SHORTLIST]
-    return sorted(cands, key=lambda c: local(c, True), reverse=True)[:_KEEP_PER_REGION]
+    got = _PRERANK_CACHE[key] = sorted(cands, key=lambda c: local(c, True), reverse=True)[
+        :_KEEP_PER_REGION
+    ]
+    return got
 
 
 _SHORTLIST = 64
+_PRERANK_CACHE: dict[tuple[tuple[str, ...], str, str, frozenset[str]], list[str]] = {}
+_PRERANK_CACHE_MAX = 4096
 
 
 def _extend2(model: CharModel, context: str, text: str) -> float:
