@@ -14,6 +14,7 @@ from __future__ import annotations
 import gzip
 import math
 import unicodedata
+from collections.abc import Iterator
 from functools import lru_cache
 from importlib import resources
 
@@ -69,6 +70,24 @@ def _data_lines(name: str) -> list[str]:
     return gzip.decompress(data).decode("utf-8").split("\n")
 
 
+def _rows(lines: list[str]) -> Iterator[tuple[str, str, str]]:
+    """(kind, n-gram, stored value) from the lines after the header.
+
+    A unigram line is ``U <char> <value>``; an n-gram line is its kind, the shared
+    context, then (next character, value) pairs.
+    """
+    for line in lines[1:]:
+        if not line:
+            continue
+        fields = line.split("\t")
+        kind, head = fields[0], _unescape(fields[1])
+        if kind == "U":
+            yield kind, head, fields[2]
+            continue
+        for i in range(2, len(fields), 2):
+            yield kind, head + _unescape(fields[i]), fields[i + 1]
+
+
 class CharModel:
     """Unigram and bigram log-probabilities with interpolation and unseen-character floors."""
 
@@ -93,16 +112,8 @@ class CharModel:
         scale = float(lines[0].split()[2])
         uni: dict[str, float] = {}
         bi: dict[str, float] = {}
-        for line in lines[1:]:
-            if not line:
-                continue
-            fields = line.split("\t")
-            head = _unescape(fields[1])
-            if fields[0] == "U":
-                uni[head] = -int(fields[2]) / scale
-            else:
-                for i in range(2, len(fields), 2):
-                    bi[head + _unescape(fields[i])] = -int(fields[i + 1]) / scale
+        for kind, key, value in _rows(lines):
+            (uni if kind == "U" else bi)[key] = -int(value) / scale
         return cls(uni, bi)
 
     @property
@@ -112,17 +123,9 @@ class CharModel:
         if self._trigrams is None:
             lines = _data_lines("trigrams.tsv.gz")
             self._tri_scale = float(lines[0].split()[2])
-            table: dict[str, int] = {}
-            for line in lines[1:]:
-                if not line:
-                    continue
-                fields = line.split("\t")
-                head = _unescape(fields[1])
-                # Values stay the stored small ints, which the interpreter caches,
-                # so the table holds no value objects of its own.
-                for i in range(2, len(fields), 2):
-                    table[head + _unescape(fields[i])] = int(fields[i + 1])
-            self._trigrams = table
+            # Values stay the stored small ints, which the interpreter caches, so
+            # the table holds no value objects of its own.
+            self._trigrams = {key: int(value) for _kind, key, value in _rows(lines)}
         return self._trigrams
 
     def unigram(self, ch: str) -> float:
