@@ -111,7 +111,7 @@ def _patterns() -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str], re.P
 def _suspect_pair() -> re.Pattern[str]:
     # A rare character or a UTF-8 lead character (some of which are frequent).
     leads = re.escape(_data_chars("lead_chars.txt"))
-    suspect = _class("common_chars.txt")[:-1] + "]|[" + leads + "]"
+    suspect = f"{_class('common_chars.txt')}|[{leads}]"
     return re.compile(f"(?:{suspect}).{{0,2}}(?:{suspect})")
 
 
