@@ -13,6 +13,8 @@ import bisect
 import re
 from functools import cached_property
 
+from ftfy.badness import is_bad
+
 from textfix import gate
 from textfix.codecs import DAMAGES, Damage
 from textfix.config import Config
@@ -54,8 +56,11 @@ def family_of_kind(kind: str) -> str:
 MARGIN_SCALE = {"from_utf8": 1.5, "legacy_latin": 1.5, "cross_cjk": 2.5, "cut": 1.25}
 # A cross-CJK misreading of fewer characters looks just like a rare word.
 _CROSS_CJK_MIN = 6
+_CROSS_CJK_SHORT = 4  # ... or four, when the run is the line's only CJK text
 
 _CJK_RE = re.compile("[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af\uf900-\ufaff]")
+# C1 controls are bytes 0x80-0x9F read as Latin-1; no text means them.
+_C1 = re.compile("[\x80-\x9f]")
 
 
 def _plausible(rep: Repair, text: str, line: _Line) -> bool:
@@ -64,22 +69,29 @@ def _plausible(rep: Repair, text: str, line: _Line) -> bool:
     * One character repeated is reduplication (喈喈, 쨩쨩), common in real text. This
       also leaves ``��`` alone: a cut character with both bytes lost has only the
       model to go on, and its best guess is wrong too often (正��与 -> 正值与).
-    * Cross-CJK readings need six characters or more; short ones are rare words.
+    * Cross-CJK readings need six characters or more (four if they are all the
+      CJK text of the line); short runs inside a line are rare words.
     * A short repair from UTF-8 must not invent ASCII letters (蛻兮 -> 则a).
     * A CJK encoding read as Latin-1 must come back as CJK text (``¥ì¥¹`` read as
       EUC-KR is ``μⅩ``: symbols, so not a repair).
     * A cross-CJK misreading produces CJK characters, so its garbled span must be
       mostly CJK (Cyrillic and Greek are GBK-encodable too).
     * A repair that turns Latin-1 characters into CJK text must sit in a line
-      that already has CJK text or make up most of the line: documentation quotes
-      mojibake on purpose (``StrConv("ABCDEVB¥ì¥¹¥­¥å©")`` in an English manual).
+      that already has CJK text, or outweigh the line's ASCII words, or hold a C1
+      control, or be UTF-8 structure that yields two CJK characters or more
+      (``python ä½�ç½®`` in a path): documentation quotes mojibake on purpose
+      (``StrConv("ABCDEVB¥ì¥¹¥­¥å©")`` in an English manual), but a short title
+      (``Title is: ¾ç½Ä ¼Ó¼º``) is mostly its damaged words.
     """
     garbled = text[rep.start : rep.end]
     fam = family_of_kind(rep.kind)
     if len(set(garbled)) == 1:
         return False  # one character repeated (喈喈, 쨩쨩) is reduplication, a common word shape
     if fam == "cross_cjk" and len(garbled) < _CROSS_CJK_MIN:
-        return False
+        # A short run is a rare word, unless it is all the CJK text the line has
+        # (a whole title misread: 衄珨跺苤 for 有一个小).
+        if len(garbled) < _CROSS_CJK_SHORT or _cjk_outside(rep, line):
+            return False
     if fam == "from_utf8" and len(garbled) < 4 and _letters(rep.fix) > _letters(garbled):
         return False  # 蛻兮 -> 则a: a short repair that invents ASCII letters
     if fam == "legacy_latin" and not _CJK_RE.search(rep.fix):
@@ -88,13 +100,22 @@ def _plausible(rep: Repair, text: str, line: _Line) -> bool:
         wide = [c for c in garbled if not c.isascii() and c != "\ufffd"]
         if sum(bool(_CJK_RE.match(c)) for c in wide) * 2 < len(wide):
             return False
-    if rep.layers and _family_of_reading(rep.layers[0]) == "latin" and _CJK_RE.search(rep.fix):
-        cjk = line.cjk_positions
-        k = bisect.bisect_left(cjk, rep.start)
-        cjk_outside = k > 0 or bisect.bisect_left(cjk, rep.end) < len(cjk)
-        if not cjk_outside and (rep.end - rep.start) * 2 < line.stripped_length:
+    if (
+        rep.layers
+        and _family_of_reading(rep.layers[0]) == "latin"
+        and _CJK_RE.search(rep.fix)
+        and not _C1.search(garbled)
+        and not (fam == "from_utf8" and len(_CJK_RE.findall(rep.fix)) >= 2)
+    ):
+        if not _cjk_outside(rep, line) and len(garbled) * 2 < line.letters - _letters(garbled):
             return False
     return True
+
+
+def _cjk_outside(rep: Repair, line: _Line) -> bool:
+    cjk = line.cjk_positions
+    k = bisect.bisect_left(cjk, rep.start)
+    return k > 0 or bisect.bisect_left(cjk, rep.end) < len(cjk)
 
 
 class _Line:
@@ -108,8 +129,8 @@ class _Line:
         return [m.start() for m in _CJK_RE.finditer(self._text, self._lo, self._hi)]
 
     @cached_property
-    def stripped_length(self) -> int:
-        return len(self._text[self._lo : self._hi].strip())
+    def letters(self) -> int:
+        return _letters(self._text[self._lo : self._hi])
 
 
 def _letters(text: str) -> int:
@@ -121,8 +142,25 @@ def _family_of_reading(kind: str) -> str:
     return "latin" if reading.split("+")[0] in ("latin1", "cp1252") else "other"
 
 
-def _margin(rep: Repair, config: Config) -> float:
-    return config.margin * MARGIN_SCALE[family_of_kind(rep.kind)]
+def _margin(rep: Repair, config: Config, text: str | None = None) -> float:
+    """The gain a repair must show; ``text`` lets ftfy's judgement lower it.
+
+    UTF-8 read as Latin-1 or cp1252 is ftfy's own ground. When ftfy's badness
+    heuristic, tuned on years of real Latin mojibake, calls the garbled span bad
+    and its repair clean, that is evidence the character model lacks on a short
+    span (``Â» es``), so the plain margin applies instead of the scaled one.
+    """
+    scale = MARGIN_SCALE[family_of_kind(rep.kind)]
+    if (
+        text is not None
+        and len(rep.layers) == 1
+        and family_of_kind(rep.kind) == "from_utf8"
+        and _family_of_reading(rep.kind) == "latin"
+        and is_bad(text[rep.start : rep.end])
+        and not is_bad(rep.fix)
+    ):
+        scale = 1.0
+    return config.margin * scale
 
 
 def _damages_for(line: str) -> list[Damage]:
@@ -424,7 +462,7 @@ def find_damage(text: str, config: Config) -> list[Finding]:
         pool = [
             r
             for r in cands + layered
-            if not r.baked and r.gain >= _margin(r, config) and _plausible(r, text, line)
+            if not r.baked and r.gain >= _margin(r, config, text) and _plausible(r, text, line)
         ]
         for rep in _select(pool, 0.0):
             findings.append(

@@ -61,9 +61,21 @@ _SJIS_TRAIL = "\x40-\x7e" + re.escape(bytes(range(0x80, 0xFD)).decode("cp1252", 
 SJIS_PAIR = re.compile(f"[{_SJIS_LEAD}][{_SJIS_TRAIL}][{_SJIS_LEAD}][{_SJIS_TRAIL}]")
 
 
+# A double-byte encoding read as Latin-1 when the trail bytes are ASCII (Big5 and
+# Shift-JIS trail bytes 0x40-0x7E): §uªF (吟東), \x81@\x81@ (two ideographic spaces).
+# Two such pairs in a row, each led by a C1 control or a Latin-1 symbol rather than
+# a letter: real text puts a symbol before a letter (°C, ¿Qué) but not twice running.
+_SYMBOL_LEAD = "\x81-\x9f\xa1-\xbf"
+LEAD_ASCII_PAIR = re.compile(f"[{_SYMBOL_LEAD}][\x40-\x7e][{_SYMBOL_LEAD}][\x40-\x7e]")
+
+
 def latin_evidence(text: str) -> bool:
     """A trigger for the readings by Latin-1 or cp1252."""
-    return LATIN_PAIR.search(text) is not None or SJIS_PAIR.search(text) is not None
+    return (
+        LATIN_PAIR.search(text) is not None
+        or SJIS_PAIR.search(text) is not None
+        or LEAD_ASCII_PAIR.search(text) is not None
+    )
 
 
 _CYR_CONT = bytes(range(0x80, 0xC0)).decode("cp1251", "replace").replace("\ufffd", "")
@@ -166,7 +178,16 @@ def families(line: str) -> frozenset[str]:
 
 def _line_triggers() -> tuple[re.Pattern[str], ...]:
     unknown, rare_pair, rare_question, _rare = _patterns()
-    return (unknown, rare_question, CUT_STREAM, rare_pair, LATIN_PAIR, SJIS_PAIR, CYRILLIC_PAIR)
+    return (
+        unknown,
+        rare_question,
+        CUT_STREAM,
+        rare_pair,
+        LATIN_PAIR,
+        SJIS_PAIR,
+        LEAD_ASCII_PAIR,
+        CYRILLIC_PAIR,
+    )
 
 
 def damaged_lines(text: str) -> Iterator[tuple[int, int]]:

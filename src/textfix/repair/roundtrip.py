@@ -966,11 +966,13 @@ def _judge(
     garbled = text[start:end]
     # Trim characters the repair leaves as they were (usually ASCII at the edges).
     trimmed = 0
-    while best and garbled and best[0] == garbled[0] and masked[0] == best[0]:
+    while len(best) > 1 and garbled and best[0] == garbled[0] and masked[0] == best[0]:
         best, masked, garbled = best[1:], masked[1:], garbled[1:]
         start += 1
         trimmed += 1
-    while best and garbled and best[-1] == garbled[-1] and masked[-1] == best[-1]:
+    # Never down to nothing: Â» -> » shares its last character with the garbage, but
+    # the repair is the whole pair, not the deletion of Â.
+    while len(best) > 1 and garbled and best[-1] == garbled[-1] and masked[-1] == best[-1]:
         best, masked, garbled = best[:-1], masked[:-1], garbled[:-1]
         end -= 1
     baked = "\ufffd" in best
