@@ -117,3 +117,23 @@ def test_trigram_ranks_fills_and_backs_off_to_the_bigram() -> None:
     assert model.transition3("\ufffd", "가", "나") == model.transition("가", "나")
     # 할 수 ("can"): the character after the fill is what tells 할 from 한.
     assert model.transition3("할", " ", "수") > model.transition3("한", " ", "수")
+
+
+def test_a_lone_lead_character_needs_utf8_bytes_after_it() -> None:
+    from textfix import gate
+
+    # 浣犲ソ is 你好 read as GBK: the bytes from 犲 on are UTF-8 (A0 E5 A5 BD).
+    garbled = "你好".encode().decode("gbk")
+    assert any(gate.starts_utf8(garbled, i) for i in range(len(garbled) - 1))
+    # 鋩 (a UTF-8 lead byte in GBK) before 。 (A1 A3): A3 cannot start a character.
+    assert not gate.starts_utf8("鋩。", 0)
+
+
+def test_a_clean_line_with_a_lead_character_is_not_searched() -> None:
+    from textfix import detect
+    from textfix.score import get_model
+
+    model = get_model()
+    assert not detect._worth_searching("不解生鋩。", model)
+    # The same character next to a lost byte is still worth a look.
+    assert detect._worth_searching("不解生鋩?。", model)

@@ -197,13 +197,29 @@ def _worth_searching(line: str, model: CharModel) -> bool:
     """Second, model-based look at a line the gate let through.
 
     Two rare characters side by side are how the gate sees mojibake, but real
-    words (枇杷, 薏苡) look the same to it. If every pair of rare neighbours is a
-    bigram the corpus knows, and nothing else points at damage, skip the line.
+    words (枇杷, 薏苡) look the same to it. If every pair of rare neighbours, and
+    every pair around a UTF-8 lead character, is a bigram the corpus knows, and
+    nothing else points at damage, skip the line.
     """
-    if gate.strong_evidence(line):
+    if gate.proof_of_damage(line):
         return True
-    rare = list(gate.rare_chars(line))
     known = model.bigrams
+    # A lead character alone (蟒 in 蟒蛇) is clean where both its bigrams are known
+    # words, or where the bytes after it could not continue a UTF-8 character.
+    # Next to a lost-byte marker, or near another lead character (a misread
+    # between CJK encodings makes them by chance), it still counts.
+    leads = list(gate.lead_chars(line))
+    if leads and ("?" in line or "\ufffd" in line):
+        return True
+    for k, i in enumerate(leads):
+        if k and i - leads[k - 1] <= 3:
+            return True
+        unknown_pair = (i > 0 and line[i - 1 : i + 1] not in known) or (
+            i + 1 < len(line) and line[i : i + 2] not in known
+        )
+        if unknown_pair and gate.starts_utf8(line, i):
+            return True
+    rare = list(gate.rare_chars(line))
     for a, b in zip(rare, rare[1:], strict=False):
         if b - a <= 3 and any(line[i : i + 2] not in known for i in range(a, b)):
             return True

@@ -157,6 +157,67 @@ def strong_evidence(text: str) -> bool:
     return _cjk_marks(text) or latin_evidence(text) or bool(CYRILLIC_PAIR.search(text))
 
 
+_NEVER = re.compile("[\x80-\x9f\ufffd\ue000-\uf8ff\uff61-\uff9f]")
+
+
+def proof_of_damage(text: str) -> bool:
+    """Strong evidence other than a UTF-8 lead character standing alone.
+
+    A lead character (蟒, 娅, 闡) is also an ordinary if uncommon word of clean
+    text, so on its own it only says where to look, not that damage is there.
+    """
+    unknown, _pair, rare_question, _rare = _patterns()
+    return bool(
+        _NEVER.search(text)
+        or rare_question.search(text)
+        or CUT_STREAM.search(text)
+        or latin_evidence(text)
+        or CYRILLIC_PAIR.search(text)
+    )
+
+
+@lru_cache(maxsize=1)
+def _lead_class() -> re.Pattern[str]:
+    return re.compile(f"[{re.escape(_data_chars('lead_chars.txt'))}]")
+
+
+def lead_chars(text: str) -> Iterator[int]:
+    """Positions of characters a CJK decoder makes of a UTF-8 lead byte."""
+    for m in _lead_class().finditer(text):
+        yield m.start()
+
+
+_LEAD_CODECS = ("gbk", "cp950", "cp932", "cp949")
+
+
+def starts_utf8(text: str, at: int) -> bool:
+    """Could the bytes of ``text[at:]``, in some CJK encoding, begin with two UTF-8
+    characters (or one that ends the text)?
+
+    Mojibake of UTF-8 always can: its bytes are the UTF-8 the reader misread. A
+    lead character in clean text almost never is followed by bytes that continue
+    it (鋩。 is E4 BA A1 A3 in GBK: A3 cannot start a character).
+    """
+    window = text[at : at + 5]
+    for codec in _LEAD_CODECS:
+        raw = _encodable_prefix(window, codec)
+        if raw is None or len(raw) < 3 or not 0xE0 <= raw[0] <= 0xEF:
+            continue
+        decoded = raw[:9].decode("utf-8", "replace")
+        if decoded[0] != "\ufffd" and (len(decoded) == 1 or decoded[1] != "\ufffd"):
+            return True
+    return False
+
+
+def _encodable_prefix(text: str, codec: str) -> bytes | None:
+    for end in range(len(text), 0, -1):
+        try:
+            return text[:end].encode(codec)
+        except UnicodeEncodeError:
+            continue
+    return None
+
+
 def has_codec_trigger(text: str) -> bool:
     """True if the text may hold codec damage (the repair stage is skipped otherwise)."""
     if text.isascii():
