@@ -137,3 +137,13 @@ def test_a_clean_line_with_a_lead_character_is_not_searched() -> None:
     assert not detect._worth_searching("不解生鋩。", model)
     # The same character next to a lost byte is still worth a look.
     assert detect._worth_searching("不解生鋩?。", model)
+
+
+def test_a_short_cross_cjk_piece_beside_a_repair_is_taken() -> None:
+    # Big5 read as GBK: the reader rejects 片 (A4 F9) and leaves U+FFFD, which cuts
+    # the damaged run in two; the three characters before the cut are too short
+    # to stand alone but lie next to an accepted repair of the same kind.
+    garbled = "定義名片的外觀，然後按確定。".encode("big5").decode("gbk", "replace")
+    pieces = [f for f in scan(garbled) if f.kind == "big5_as_gbk"]
+    assert pieces[0].start == 0 and pieces[0].fix == "定義名"
+    assert fix_text(garbled).startswith("定義名")

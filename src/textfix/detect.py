@@ -63,14 +63,16 @@ _CJK_RE = re.compile("[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af\uf900-\ufaff]")
 _C1 = re.compile("[\x80-\x9f]")
 
 
-def _plausible(rep: Repair, text: str, line: _Line) -> bool:
+def _plausible(rep: Repair, text: str, line: _Line, beside: bool = False) -> bool:
     """Context checks that the score cannot see (each one found on the clean corpus).
 
     * One character repeated is reduplication (喈喈, 쨩쨩), common in real text. This
       also leaves ``��`` alone: a cut character with both bytes lost has only the
       model to go on, and its best guess is wrong too often (正��与 -> 正值与).
     * Cross-CJK readings need six characters or more (four if they are all the
-      CJK text of the line); short runs inside a line are rare words.
+      CJK text of the line); short runs inside a line are rare words. A short run
+      ``beside`` an accepted repair of the same kind, across lost bytes only, is
+      the same damage cut in two by them, so it is exempt.
     * A short repair from UTF-8 must not invent ASCII letters (蛻兮 -> 则a).
     * A CJK encoding read as Latin-1 must come back as CJK text (``¥ì¥¹`` read as
       EUC-KR is ``μⅩ``: symbols, so not a repair).
@@ -87,7 +89,7 @@ def _plausible(rep: Repair, text: str, line: _Line) -> bool:
     fam = family_of_kind(rep.kind)
     if len(set(garbled)) == 1:
         return False  # one character repeated (喈喈, 쨩쨩) is reduplication, a common word shape
-    if fam == "cross_cjk" and len(garbled) < _CROSS_CJK_MIN:
+    if fam == "cross_cjk" and len(garbled) < _CROSS_CJK_MIN and not beside:
         # A short run is a rare word, unless it is all the CJK text the line has
         # (a whole title misread: 衄珨跺苤 for 有一个小).
         if len(garbled) < _CROSS_CJK_SHORT or _cjk_outside(rep, line):
@@ -419,6 +421,43 @@ def _select(cands: list[Repair], margin: float) -> list[Repair]:
     return sorted(chosen, key=lambda r: r.start)
 
 
+_GAP = frozenset("\ufffd? ")  # what may separate two pieces of one misread run
+
+
+def _touching(a: Repair, b: Repair, text: str) -> bool:
+    gap = text[a.end : b.start] if a.end <= b.start else text[b.end : a.start]
+    return 0 < len(gap) <= 3 and all(ch in _GAP for ch in gap)
+
+
+def _beside(
+    cands: list[Repair], chosen: list[Repair], text: str, line: _Line, config: Config
+) -> list[Repair]:
+    """Add short cross-CJK pieces that lost bytes cut off an accepted repair.
+
+    A misread between CJK encodings loses the pairs the reader rejects, and the
+    U+FFFD they leave splits one damaged run into pieces; a piece of two or three
+    characters (﹚竡 for 定義 before a lost byte) is too short to stand alone,
+    but next to an accepted repair of the same kind it needs only the plain margin.
+    """
+    out = list(chosen)
+    grew = True
+    while grew:
+        grew = False
+        for cand in sorted(cands, key=lambda r: -r.gain):
+            if cand.baked or cand.gain < config.margin or cand in out:
+                continue
+            if family_of_kind(cand.kind) != "cross_cjk":
+                continue
+            if any(cand.start < r.end and r.start < cand.end for r in out):
+                continue
+            if not any(r.kind == cand.kind and _touching(cand, r, text) for r in out):
+                continue
+            if _plausible(cand, text, line, beside=True):
+                out.append(cand)
+                grew = True
+    return sorted(out, key=lambda r: r.start)
+
+
 def _protected(text: str, lo: int, hi: int, config: Config) -> list[tuple[int, int]] | None:
     """Spans codec repair must not touch; None if the whole line is off limits.
 
@@ -480,7 +519,10 @@ def find_damage(text: str, config: Config) -> list[Finding]:
             for r in cands + layered
             if not r.baked and r.gain >= _margin(r, config, text) and _plausible(r, text, line)
         ]
-        for rep in _select(pool, 0.0):
+        chosen = _select(pool, 0.0)
+        if any(family_of_kind(r.kind) == "cross_cjk" for r in chosen):
+            chosen = _beside(cands, chosen, text, line, config)
+        for rep in chosen:
             findings.append(
                 Finding(
                     kind=rep.kind,
