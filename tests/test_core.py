@@ -147,3 +147,48 @@ def test_a_short_cross_cjk_piece_beside_a_repair_is_taken() -> None:
     pieces = [f for f in scan(garbled) if f.kind == "big5_as_gbk"]
     assert pieces[0].start == 0 and pieces[0].fix == "定義名"
     assert fix_text(garbled).startswith("定義名")
+
+
+def _long_latin_text_with_damage() -> tuple[str, list[str]]:
+    import random
+
+    rng = random.Random(5)
+    words = "the river report archive index quarterly north station review".split()
+    # A marker at the very end stands for a lone lead byte at the end of the text;
+    # before a newline it would stand for a byte pair, so such lines are left out.
+    damaged = [
+        c["garbled"]
+        for c in load_cases("core.json")
+        if c["expect"] == "fixed" and c["garbled"][-1] not in "?\ufffd"
+    ][:8]
+    lines: list[str] = []
+    for i in range(400):
+        lines.append(" ".join(rng.choice(words) for _ in range(12)).capitalize() + ".")
+        if i % 50 == 7:
+            lines.append(damaged[(i // 50) % len(damaged)])
+    return "\n".join(lines), damaged
+
+
+def test_long_text_is_fixed_line_by_line_like_short_text() -> None:
+    from textfix import pipeline
+
+    text, _ = _long_latin_text_with_damage()
+    assert len(text) > pipeline._SEGMENT_MIN and pipeline._segments(text) is not None
+    explained = fix_and_explain(text)
+    whole = pipeline._run_gated(text, Config())
+    assert explained.text == whole.text != text
+    assert [(f.kind, f.start, f.end, f.fix) for f in explained.findings] == [
+        (f.kind, f.start, f.end, f.fix) for f in whole.findings
+    ]
+    assert apply_plan(text, explained.steps) == explained.text
+    assert explained.text == "\n".join(fix_text(line) for line in text.split("\n"))
+
+
+def test_long_clean_latin_text_skips_the_stages() -> None:
+    from textfix import pipeline
+
+    lines = [f"Line {i}: plain words, “quoted” — fine." for i in range(2000)]
+    lines[700] = "Une ligne : café, naïve."
+    clean = "\n".join(lines)
+    assert pipeline._segments(clean) is not None
+    assert fix_text(clean) is clean

@@ -24,7 +24,7 @@ corpus); those lines then cost a full detection pass.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from functools import cache, lru_cache
 from importlib import resources
 
@@ -260,9 +260,14 @@ def damaged_lines(text: str) -> Iterator[tuple[int, int]]:
     """
     if text.isascii():
         return
+    yield from lines_matching(text, _line_triggers())
+
+
+def lines_matching(text: str, patterns: Iterable[re.Pattern[str]]) -> list[tuple[int, int]]:
+    """(start, end) of each line where one of ``patterns`` matches, in order."""
     spans: dict[int, int] = {}
     n = len(text)
-    for pattern in _line_triggers():
+    for pattern in patterns:
         pos = 0
         while pos < n:
             m = pattern.search(text, pos)
@@ -271,10 +276,9 @@ def damaged_lines(text: str) -> Iterator[tuple[int, int]]:
             start = text.rfind("\n", 0, m.start()) + 1
             end = text.find("\n", m.start())
             end = n if end < 0 else end
-            spans[start] = end
+            spans[start] = max(end, spans.get(start, end))
             pos = end + 1
-    for start in sorted(spans):
-        yield start, spans[start]
+    return sorted(spans.items())
 
 
 # Every trigger of every stage needs one of these: a rare character, a Latin-1 or
@@ -300,6 +304,25 @@ def _any_trigger() -> re.Pattern[str]:
         and not any(a <= ord(c) <= b for a, b in _TRIGGER_RANGES)
     )
     return re.compile("[^\t\n\r\x20-\x7e" + re.escape(inert) + "]")
+
+
+def trigger_lines(text: str) -> Iterator[tuple[int, int]]:
+    """(start, end) of each line holding a character some trigger needs, lazily.
+
+    Lines outside these have nothing any stage could act on.
+    """
+    pattern = _any_trigger()
+    n = len(text)
+    pos = 0
+    while pos < n:
+        m = pattern.search(text, pos)
+        if m is None:
+            return
+        start = text.rfind("\n", 0, m.start()) + 1
+        end = text.find("\n", m.start())
+        end = n if end < 0 else end
+        yield start, end
+        pos = end + 1
 
 
 def maybe_damaged(text: str) -> bool:

@@ -109,9 +109,105 @@ class _OffsetMap:
         return pos
 
 
+# Texts this long are first cut down to the lines that hold a trigger character:
+# every stage scans its whole input, some more than once, and in Latin-script text
+# a few lines per megabyte hold any character a trigger needs.
+_SEGMENT_MIN = 8192
+# Characters of the untouched text kept on each side of a line, for the scorer's
+# context (the repair engine looks 24 characters around a span for its scripts).
+_SEGMENT_CONTEXT = 64
+# Past this share of the text in segments, running the stages once is cheaper
+# (CJK text, where nearly every line holds a trigger character).
+_SEGMENT_SHARE = 0.5
+
+
 def run(text: str, config: Config) -> Explained:
+    if len(text) >= _SEGMENT_MIN and not text.isascii() and not normalize_enabled(config):
+        segments = _segments(text)
+        if segments is not None:
+            return _run_segments(text, segments, config)
+    return _run_gated(text, config)
+
+
+def _run_gated(text: str, config: Config) -> Explained:
     if not gate.maybe_damaged(text) and not _opted_in(config, text):
         return Explained(text, [], [])
+    return _run_whole(text, config)
+
+
+def normalize_enabled(config: Config) -> bool:
+    from textfix import normalize
+
+    return normalize.any_enabled(config)
+
+
+def _segments(text: str) -> list[tuple[int, int]] | None:
+    """Stretches of whole lines around each line with a trigger character, merged;
+    None if they would cover too much of the text to be worth it (judged on the
+    first few kilobytes first, so CJK text pays almost nothing for the try)."""
+    if len(text) > 2 * _SEGMENT_MIN and _cover(text[:_SEGMENT_MIN]) is None:
+        return None
+    return _cover(text)
+
+
+def _cover(text: str) -> list[tuple[int, int]] | None:
+    n = len(text)
+    out: list[tuple[int, int]] = []
+    total = 0
+    for start, end in gate.trigger_lines(text):
+        a = text.rfind("\n", 0, max(0, start - _SEGMENT_CONTEXT)) + 1
+        b = text.find("\n", min(n, end + _SEGMENT_CONTEXT))
+        b = n if b < 0 else b
+        if out and a <= out[-1][1]:
+            total -= out[-1][1] - out[-1][0]
+            a = out[-1][0]
+            out.pop()
+        out.append((a, b))
+        total += b - a
+        if total > _SEGMENT_SHARE * n:
+            return None
+    return out
+
+
+def _run_segments(text: str, segments: list[tuple[int, int]], config: Config) -> Explained:
+    """Run the stages on each segment alone and splice the results back in.
+
+    Steps keep their order (segment by segment, left to right), with positions
+    moved by the segment's start in the text as changed so far, so the plan still
+    replays; findings are moved to positions in the input.
+    """
+    parts: list[str] = []
+    steps: list[Step] = []
+    reported: list[Finding] = []
+    pos = 0
+    shift = 0  # how much longer the output is than the input, so far
+    for a, b in segments:
+        piece = _run_gated(text[a:b], config)
+        parts.append(text[pos:a])
+        parts.append(piece.text)
+        for st in piece.steps:
+            steps.append(
+                Step(
+                    st.stage,
+                    st.kind,
+                    st.start + a + shift,
+                    st.end + a + shift,
+                    st.old,
+                    st.new,
+                    st.detail,
+                )
+            )
+        for f in piece.findings:
+            reported.append(Finding(f.kind, f.start + a, f.end + a, f.confidence, f.fix, f.detail))
+        shift += len(piece.text) - (b - a)
+        pos = b
+    if not steps and not reported:
+        return Explained(text, [], [])
+    parts.append(text[pos:])
+    return Explained("".join(parts), steps, reported)
+
+
+def _run_whole(text: str, config: Config) -> Explained:
     steps: list[Step] = []
     reported: list[Finding] = []
     offsets = _OffsetMap()
