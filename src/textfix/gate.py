@@ -266,19 +266,26 @@ def damaged_lines(text: str) -> Iterator[tuple[int, int]]:
 def lines_matching(text: str, patterns: Iterable[re.Pattern[str]]) -> list[tuple[int, int]]:
     """(start, end) of each line where one of ``patterns`` matches, in order."""
     spans: dict[int, int] = {}
-    n = len(text)
     for pattern in patterns:
-        pos = 0
-        while pos < n:
-            m = pattern.search(text, pos)
-            if m is None:
-                break
-            start = text.rfind("\n", 0, m.start()) + 1
-            end = text.find("\n", m.start())
-            end = n if end < 0 else end
+        for start, end in _lines_of(text, pattern):
             spans[start] = max(end, spans.get(start, end))
-            pos = end + 1
     return sorted(spans.items())
+
+
+def _lines_of(text: str, pattern: re.Pattern[str]) -> Iterator[tuple[int, int]]:
+    """(start, end) of each line where ``pattern`` matches, lazily; after a hit the
+    search jumps to the next line."""
+    n = len(text)
+    pos = 0
+    while pos < n:
+        m = pattern.search(text, pos)
+        if m is None:
+            return
+        start = text.rfind("\n", 0, m.start()) + 1
+        end = text.find("\n", m.start())
+        end = n if end < 0 else end
+        yield start, end
+        pos = end + 1
 
 
 # Every trigger of every stage needs one of these: a rare character, a Latin-1 or
@@ -311,18 +318,7 @@ def trigger_lines(text: str) -> Iterator[tuple[int, int]]:
 
     Lines outside these have nothing any stage could act on.
     """
-    pattern = _any_trigger()
-    n = len(text)
-    pos = 0
-    while pos < n:
-        m = pattern.search(text, pos)
-        if m is None:
-            return
-        start = text.rfind("\n", 0, m.start()) + 1
-        end = text.find("\n", m.start())
-        end = n if end < 0 else end
-        yield start, end
-        pos = end + 1
+    return _lines_of(text, _any_trigger())
 
 
 def maybe_damaged(text: str) -> bool:
