@@ -127,6 +127,9 @@ def test_a_lone_lead_character_needs_utf8_bytes_after_it() -> None:
     assert any(gate.starts_utf8(garbled, i) for i in range(len(garbled) - 1))
     # 鋩 (a UTF-8 lead byte in GBK) before 。 (A1 A3): A3 cannot start a character.
     assert not gate.starts_utf8("鋩。", 0)
+    # In Shift-JIS 。 is 81 42: a continuation byte, then "B". The second character
+    # must be multibyte, as it is in mojibake of CJK text.
+    assert not gate.starts_utf8("譏。", 0)
 
 
 def test_a_clean_line_with_a_lead_character_is_not_searched() -> None:

@@ -191,8 +191,8 @@ _LEAD_CODECS = ("gbk", "cp950", "cp932", "cp949")
 
 
 def starts_utf8(text: str, at: int) -> bool:
-    """Could the bytes of ``text[at:]``, in some CJK encoding, begin with two UTF-8
-    characters (or one that ends the text)?
+    """Could the bytes of ``text[at:]``, in some CJK encoding, begin with two
+    multibyte UTF-8 characters (or one that ends the text)?
 
     Mojibake of UTF-8 always can: its bytes are the UTF-8 the reader misread. A
     lead character in clean text almost never is followed by bytes that continue
@@ -204,7 +204,11 @@ def starts_utf8(text: str, at: int) -> bool:
         if raw is None or len(raw) < 3 or not 0xE0 <= raw[0] <= 0xEF:
             continue
         decoded = raw[:9].decode("utf-8", "replace")
-        if decoded[0] != "\ufffd" and (len(decoded) == 1 or decoded[1] != "\ufffd"):
+        # The second character must be multibyte too: 。 in Shift-JIS is 81 42,
+        # a continuation byte and "B", after any lead character.
+        if decoded[0] != "\ufffd" and (
+            len(decoded) == 1 or (decoded[1] != "\ufffd" and not decoded[1].isascii())
+        ):
             return True
     return False
 
