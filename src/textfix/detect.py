@@ -229,24 +229,32 @@ def _worth_searching(line: str, model: CharModel) -> bool:
 
 
 def _candidates(
-    text: str, lo: int, hi: int, model: CharModel, config: Config, top: bool = False
+    text: str,
+    lo: int,
+    hi: int,
+    model: CharModel,
+    config: Config,
+    top: bool = False,
+    whole: bool = False,
 ) -> list[Repair]:
     """Repairs every plausible damage proposes on ``text[lo:hi]``.
 
     On a line itself (``top``), each damage gets its own work allowance, so a
     hypothesis tried early cannot starve the right one; the search for layers inside
     repairs (:func:`_deeper`) shares one more allowance, given by the caller.
+    ``whole``: a short inner layer the gate cannot see; only UTF-8 read by a CJK
+    decoder is tried, over all of it.
     """
     out: list[Repair] = []
     line = text[lo:hi]
-    damages = _damages_for(line)
+    damages = _INNER_UTF8 if whole else _damages_for(line)
     if not damages:
         return out
-    cjk_windows = _windows(text, lo, hi)
+    cjk_windows = [(lo, hi)] if whole else _windows(text, lo, hi)
     rare = {line[i] for i in gate.rare_chars(line)}
     cross_cjk_evidence: bool | None = None
     for damage in damages:
-        if _family(damage) == "cjk" and not line_could_hold(damage, line, rare):
+        if _family(damage) == "cjk" and not whole and not line_could_hold(damage, line, rare):
             continue
         if _KIND_FAMILY[damage.kind] == "cross_cjk":
             if cross_cjk_evidence is None:
@@ -282,12 +290,19 @@ def _deeper(
     inner = repair.fix
     if repair.choices and len(repair.choices) <= _MAX_REFILLS and _SINGLE_BYTE[repair.layers[-1]]:
         inner = _refill(repair, model, config, left, right)
-    if not gate.has_codec_trigger(inner) or not _worth_searching(inner, model):
+    seen = gate.has_codec_trigger(inner) and _worth_searching(inner, model)
+    subs = _candidates(inner, 0, len(inner), model, config) if seen else []
+    if not subs and len(inner) <= _SHORT_INNER and _CJK_RE.search(inner):
+        # UTF-8 of a common word read as GBK (说明 -> 璇存槑) is made of frequent
+        # characters that the gate and its windows pass over; inside a repair,
+        # where damage is already proven, a short CJK inner text is still worth
+        # the readings of UTF-8 by a CJK decoder, over all of it.
+        subs = _candidates(inner, 0, len(inner), model, config, whole=True)
+    if not subs:
         return []
     garbled = text[repair.start : repair.end]
     base = model.score(garbled, left, right)
     out: list[Repair] = []
-    subs = _candidates(inner, 0, len(inner), model, config)
     subs.sort(key=lambda r: -r.gain)
     # Breadth shrinks with depth so a three-layer search stays a few dozen calls.
     for sub in subs[: max(1, _MAX_EXPANSIONS >> (2 * depth - 1))]:
@@ -312,6 +327,9 @@ def _deeper(
         out.extend(_deeper(text, layered, model, config, depth + 1))
     return out
 
+
+_SHORT_INNER = 12
+_INNER_UTF8 = [d for d in DAMAGES if _KIND_FAMILY[d.kind] == "from_utf8" and _family(d) == "cjk"]
 
 # An outer layer with more doubtful fills than this is searched as masked.
 _MAX_REFILLS = 8
