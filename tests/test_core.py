@@ -195,3 +195,12 @@ def test_long_clean_latin_text_skips_the_stages() -> None:
     clean = "\n".join(lines)
     assert pipeline._segments(clean) is not None
     assert fix_text(clean) is clean
+
+
+def test_short_text_gets_the_structural_utf8_test() -> None:
+    from textfix import gate
+
+    assert gate.utf8_run("Title: " + "说明".encode().decode("gbk"))
+    assert not gate.utf8_run("说明")  # its GBK bytes are not UTF-8
+    # Only short texts pay for it.
+    assert not gate.utf8_run("x" * gate.SHORT_TEXT + "说明".encode().decode("gbk"))

@@ -180,6 +180,8 @@ def _windows(text: str, lo: int, hi: int) -> list[tuple[int, int]]:
     clean text that merely parses; not searching there keeps clean lines cheap.
     """
     line = text[lo:hi]
+    if gate.utf8_run(line):
+        return [(lo, hi)]  # a short text: search all of it
     hits = list(gate.rare_chars(line))
     hits.extend(i for i, ch in enumerate(line) if ch in "?\ufffd")
     if not hits:

@@ -145,7 +145,43 @@ def rare_chars(text: str) -> Iterator[int]:
 def _cjk_marks(text: str) -> bool:
     """CJK-side evidence other than two rare characters side by side."""
     unknown, _pair, rare_question, _rare = _patterns()
-    return bool(unknown.search(text) or rare_question.search(text) or CUT_STREAM.search(text))
+    return bool(
+        unknown.search(text)
+        or rare_question.search(text)
+        or CUT_STREAM.search(text)
+        or utf8_run(text)
+    )
+
+
+SHORT_TEXT = 48
+_CJK_RUN = re.compile("[\u3000-\u30ff\u3400-\u9fff\uac00-\ud7af\uf900-\ufaff\uff00-\uffef]{3,}")
+
+
+def utf8_run(text: str) -> bool:
+    """In a short text, a run of three or more CJK characters whose bytes in some
+    CJK encoding are UTF-8 of two or more non-ASCII characters.
+
+    UTF-8 of a common word read as GBK is made of frequent characters (说明 ->
+    璇存槑), which no rare-character trigger sees; a title is all the text there
+    is, so the structural test is affordable there and nowhere else.
+    """
+    if len(text) > SHORT_TEXT:
+        return False
+    for m in _CJK_RUN.finditer(text):
+        run = m.group()
+        for codec in _LEAD_CODECS:
+            try:
+                raw = run.encode(codec)
+            except UnicodeEncodeError:
+                continue
+            for cut in range(3):  # the last bytes may belong to the next character
+                try:
+                    decoded = raw[: len(raw) - cut].decode("utf-8")
+                except UnicodeDecodeError:
+                    continue
+                if len(decoded) >= 2 and not any(c.isascii() for c in decoded):
+                    return True
+    return False
 
 
 def _cjk_trigger(text: str) -> bool:
@@ -169,6 +205,7 @@ def proof_of_damage(text: str) -> bool:
     unknown, _pair, rare_question, _rare = _patterns()
     return bool(
         _NEVER.search(text)
+        or utf8_run(text)
         or rare_question.search(text)
         or CUT_STREAM.search(text)
         or latin_evidence(text)
@@ -264,7 +301,10 @@ def damaged_lines(text: str) -> Iterator[tuple[int, int]]:
     """
     if text.isascii():
         return
-    yield from lines_matching(text, _line_triggers())
+    lines = lines_matching(text, _line_triggers())
+    if not lines and utf8_run(text):
+        lines = [(0, len(text))]
+    yield from lines
 
 
 def lines_matching(text: str, patterns: Iterable[re.Pattern[str]]) -> list[tuple[int, int]]:
