@@ -154,33 +154,31 @@ def _cjk_marks(text: str) -> bool:
 
 
 SHORT_TEXT = 48
-_CJK_RUN = re.compile("[\u3000-\u30ff\u3400-\u9fff\uac00-\ud7af\uf900-\ufaff\uff00-\uffef]{3,}")
+# Han, kana and CJK punctuation: what GBK makes of UTF-8 (Hangul is not in GBK).
+_GBK_RUN = re.compile("[\u3000-\u30ff\u3400-\u9fff\uf900-\ufaff\uff00-\uffef]{3,}")
 
 
 def utf8_run(text: str) -> bool:
-    """In a short text, a run of three or more CJK characters whose bytes in some
-    CJK encoding are UTF-8 of two or more non-ASCII characters.
+    """In a short text, a run of three or more CJK characters whose GBK bytes are
+    UTF-8 of two or more non-ASCII characters.
 
     UTF-8 of a common word read as GBK is made of frequent characters (说明 ->
     璇存槑), which no rare-character trigger sees; a title is all the text there
     is, so the structural test is affordable there and nowhere else.
     """
-    if len(text) > SHORT_TEXT:
-        return False
-    for m in _CJK_RUN.finditer(text):
-        run = m.group()
-        for codec in _LEAD_CODECS:
-            try:
-                raw = run.encode(codec)
-            except UnicodeEncodeError:
-                continue
-            for cut in range(3):  # the last bytes may belong to the next character
-                try:
-                    decoded = raw[: len(raw) - cut].decode("utf-8")
-                except UnicodeDecodeError:
-                    continue
-                if len(decoded) >= 2 and not any(c.isascii() for c in decoded):
-                    return True
+    return len(text) <= SHORT_TEXT and _utf8_run(text)
+
+
+@lru_cache(maxsize=1024)
+def _utf8_run(text: str) -> bool:
+    for m in _GBK_RUN.finditer(text):
+        raw = m.group().encode("gbk", "replace")
+        decoded = raw.decode("utf-8", "replace")
+        # Lost bytes may only trail: the run can end inside a character.
+        body = decoded.rstrip("\ufffd")
+        if len(decoded) - len(body) <= 1 and len(body) >= 2:
+            if "\ufffd" not in body and not any(c.isascii() for c in body):
+                return True
     return False
 
 
