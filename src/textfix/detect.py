@@ -460,16 +460,20 @@ def _beside(
     but next to an accepted repair of the same kind it needs only the plain margin.
     """
     out = list(chosen)
+    pieces = sorted(
+        (
+            c
+            for c in cands
+            if not c.baked and c.gain >= config.margin and family_of_kind(c.kind) == "cross_cjk"
+        ),
+        key=lambda r: -r.gain,
+    )
     grew = True
-    while grew:
+    while grew:  # a piece taken may be the neighbour the next one needs
         grew = False
-        for cand in sorted(cands, key=lambda r: -r.gain):
-            if cand.baked or cand.gain < config.margin or cand in out:
-                continue
-            if family_of_kind(cand.kind) != "cross_cjk":
-                continue
+        for cand in pieces:
             if any(cand.start < r.end and r.start < cand.end for r in out):
-                continue
+                continue  # overlaps a repair already taken (or is one)
             if not any(r.kind == cand.kind and _touching(cand, r, text) for r in out):
                 continue
             if _plausible(cand, text, line, beside=True):

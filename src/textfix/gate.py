@@ -94,6 +94,11 @@ CUT_STREAM = re.compile(
 )
 
 
+# Characters real text never holds: C1 controls, U+FFFD, private use, halfwidth
+# katakana (as a class body, shared by the patterns below).
+_NEVER_CHARS = "\\x80-\\x9f\\ufffd\\ue000-\\uf8ff\\uff61-\\uff9f"
+
+
 @cache
 def _data_chars(name: str) -> str:
     return resources.files("textfix").joinpath(f"data/{name}").read_text("utf-8")
@@ -111,7 +116,7 @@ def _patterns() -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str], re.P
     # C1 controls, private use, halfwidth katakana. A single unseen Han character
     # is a name or a rare word far more often than damage.
     leads = re.escape(_data_chars("lead_chars.txt"))
-    unknown = re.compile(f"[\\x80-\\x9f\\ufffd\\ue000-\\uf8ff\\uff61-\\uff9f{leads}]")
+    unknown = re.compile(f"[{_NEVER_CHARS}{leads}]")
     rare_pair = re.compile(f"{rare}.{{0,2}}{rare}")
     # One leading class (rare characters and "?"), for the same reason as LATIN_PAIR.
     rare_or_question = _class("common_chars.txt", printable_ascii="\x20-\x3e\x40-\x7e")
@@ -186,21 +191,17 @@ def _cjk_trigger(text: str) -> bool:
     return _cjk_marks(text) or bool(_patterns()[1].search(text))
 
 
-def strong_evidence(text: str) -> bool:
-    """A trigger that is not just two rare characters side by side."""
-    return _cjk_marks(text) or latin_evidence(text) or bool(CYRILLIC_PAIR.search(text))
-
-
-_NEVER = re.compile("[\x80-\x9f\ufffd\ue000-\uf8ff\uff61-\uff9f]")
+_NEVER = re.compile(f"[{_NEVER_CHARS}]")
 
 
 def proof_of_damage(text: str) -> bool:
-    """Strong evidence other than a UTF-8 lead character standing alone.
+    """A trigger that is neither two rare characters side by side nor a UTF-8 lead
+    character standing alone.
 
     A lead character (蟒, 娅, 闡) is also an ordinary if uncommon word of clean
     text, so on its own it only says where to look, not that damage is there.
     """
-    unknown, _pair, rare_question, _rare = _patterns()
+    rare_question = _patterns()[2]
     return bool(
         _NEVER.search(text)
         or utf8_run(text)

@@ -7,7 +7,7 @@ is not run at all, which is what keeps clean text at close to memory speed.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from textfix import gate
 from textfix.config import Config
@@ -122,7 +122,7 @@ _SEGMENT_SHARE = 0.5
 
 
 def run(text: str, config: Config) -> Explained:
-    if len(text) >= _SEGMENT_MIN and not text.isascii() and not normalize_enabled(config):
+    if len(text) >= _SEGMENT_MIN and not text.isascii() and not _normalize_enabled(config):
         segments = _segments(text)
         if segments is not None:
             return _run_segments(text, segments, config)
@@ -135,7 +135,7 @@ def _run_gated(text: str, config: Config) -> Explained:
     return _run_whole(text, config)
 
 
-def normalize_enabled(config: Config) -> bool:
+def _normalize_enabled(config: Config) -> bool:
     from textfix import normalize
 
     return normalize.any_enabled(config)
@@ -185,20 +185,9 @@ def _run_segments(text: str, segments: list[tuple[int, int]], config: Config) ->
         piece = _run_gated(text[a:b], config)
         parts.append(text[pos:a])
         parts.append(piece.text)
-        for st in piece.steps:
-            steps.append(
-                Step(
-                    st.stage,
-                    st.kind,
-                    st.start + a + shift,
-                    st.end + a + shift,
-                    st.old,
-                    st.new,
-                    st.detail,
-                )
-            )
-        for f in piece.findings:
-            reported.append(Finding(f.kind, f.start + a, f.end + a, f.confidence, f.fix, f.detail))
+        at = a + shift
+        steps.extend(replace(st, start=st.start + at, end=st.end + at) for st in piece.steps)
+        reported.extend(replace(f, start=f.start + a, end=f.end + a) for f in piece.findings)
         shift += len(piece.text) - (b - a)
         pos = b
     if not steps and not reported:
@@ -237,10 +226,9 @@ def _run_whole(text: str, config: Config) -> Explained:
 
 def _opted_in(config: Config, text: str) -> bool:
     """Opt-in normalizations have triggers of their own, outside the damage gate."""
-    from textfix import normalize
     from textfix.artifacts import punctuation
 
-    if normalize.any_enabled(config):
+    if _normalize_enabled(config):
         return True
     return config.cjk_punctuation and punctuation.triggered_ascii_in_cjk(text)
 
