@@ -35,13 +35,18 @@ _UTF8_EVIDENCE = re.compile(_SEQ + b"(?:" + _SEQ + b"|[\x40-\x7e])")
 # cp936 reads 0x80 as the euro sign.
 _WINDOWS_EXTRAS = "\u20ac"
 _CUT_MARKERS = "?\ufffd"
+_CUT_MAX_LOST = 2  # at most one marker in this many characters of a cut window
 
 
 def could_hold(damage: Damage, window: str) -> bool:
     """False only if no island in ``window`` can undo ``damage``."""
     reading = damage.reading
     if damage.cut:
-        return any(m in window for m in _CUT_MARKERS)
+        # A cut leaves one or two markers per chunk of the stream, so a window that
+        # is mostly markers is a lossy decode, not a cut one (a chunk would be a few
+        # bytes long); searching it as cut costs as much as every other reading.
+        lost = sum(window.count(m) for m in _CUT_MARKERS)
+        return 0 < lost and lost * _CUT_MAX_LOST <= len(window)
     if not damage.source.is_utf8 or not reading.double_byte:
         return True
     marker = reading.marker

@@ -341,48 +341,116 @@ def _enumerate_utf8(region: list[int], reading: Reading, after: int) -> list[byt
     return got
 
 
+_SearchNode = tuple[tuple[int, int, int], int]
+_Fills = tuple[tuple[int, ...], ...]
+
+
 def _search_utf8(region: list[int], reading: Reading, after: int) -> tuple[list[bytes], int]:
-    """The options for one region, and the search steps it took."""
-    results: list[bytes] = []
-    budget = [_DFS_BUDGET]
+    """The options for one region, and the search steps it took.
 
+    Three passes over the slots instead of a depth-first walk: the parse states
+    each slot can be reached in, then how many whole readings each state still
+    leads to, then the readings themselves along live states only. A walk spends
+    most of its time in fills that die a few slots later, and cannot know it has
+    too many options before it has built them; here both cost one pass.
+    """
+    n = len(region)
     pair_check = reading.double_byte and reading.policy != "windows"
-
-    def dfs(i: int, acc: list[int], state: tuple[int, int, int], prev_fill: int) -> None:
-        # prev_fill: the byte a marker just before this slot stood for (-1 if none); the
-        # reader only failed on it if it could not pair with this slot's byte.
-        budget[0] -= 1
-        if len(results) > _MAX_REGION_CANDIDATES or budget[0] < 0:
-            return
-        if i == len(region):
-            if state[0] == 0:
-                results.append(bytes(acc))
-            return
+    steps = 0
+    # A node is (UTF-8 state, byte a marker just stood for, or -1). The reader
+    # only failed on that byte if it cannot pair with the next marker's fill, so
+    # the byte is kept only where the next slot is a marker too.
+    layer: set[_SearchNode] = {((0, 0, 0), -1)}
+    edges: list[list[tuple[_SearchNode, _SearchNode, _Fills]]] = []
+    for i in range(n):
         s = region[i]
+        here: list[tuple[_SearchNode, _SearchNode, _Fills]] = []
         if s >= 0:
-            nxt_state = _utf8_step(state, s)
-            if nxt_state is not None:
-                acc.append(s)
-                dfs(i + 1, acc, nxt_state, -1)
-                acc.pop()
-            return
-        nxt = region[i + 1] if i + 1 < len(region) else after
-        fills = _utf8_fills_cached(reading, state, nxt)
-        budget[0] -= len(fills)
-        if budget[0] < 0:
-            return
-        for fill, st in fills:
-            if prev_fill >= 0 and reading.valid_pair(prev_fill, fill[0]):
-                continue
-            acc.extend(fill)
-            dfs(i + 1, acc, st, fill[0] if pair_check and len(fill) == 1 else -1)
-            del acc[len(acc) - len(fill) :]
+            for node in layer:
+                st = _utf8_step(node[0], s)
+                if st is not None:
+                    here.append((node, (st, -1), ((s,),)))
+            steps += len(layer)
+        else:
+            nxt = region[i + 1] if i + 1 < n else after
+            keep = pair_check and nxt == UNKNOWN
+            for node in layer:
+                state, prev_fill = node
+                paired = _pairs_after(reading, prev_fill) if prev_fill >= 0 else None
+                for to, fills in _fill_groups(reading, state, nxt, keep):
+                    steps += len(fills)
+                    if paired:
+                        fills = tuple(f for f in fills if f[0] not in paired)
+                        if not fills:
+                            continue
+                    here.append((node, to, fills))
+        if steps > _DFS_BUDGET:
+            return [], steps  # too many ways to fill: leave the markers alone
+        edges.append(here)
+        layer = {to for _frm, to, _fills in here}
+        if not layer:
+            return [], steps
+    # Readings still reachable from each node, counted from the end back.
+    ahead: dict[_SearchNode, int] = {node: 1 for node in layer if node[0][0] == 0}
+    counts: list[dict[_SearchNode, int]] = [ahead]
+    for here in reversed(edges):
+        back: dict[_SearchNode, int] = {}
+        for frm, to, fills in here:
+            k = ahead.get(to)
+            if k:
+                back[frm] = back.get(frm, 0) + k * len(fills)
+        ahead = back
+        counts.append(ahead)
+    counts.reverse()
+    total = sum(ahead.values())
+    steps += sum(len(here) for here in edges)
+    if total == 0 or total > _MAX_REGION_CANDIDATES:
+        return [], steps
+    prefixes: dict[_SearchNode, list[bytes]] = {((0, 0, 0), -1): [b""]}
+    for i, here in enumerate(edges):
+        live = counts[i + 1]
+        grown: dict[_SearchNode, list[bytes]] = {}
+        for frm, to, fills in here:
+            if to in live and frm in prefixes:
+                heads = prefixes[frm]
+                out = grown.setdefault(to, [])
+                for fill in fills:
+                    tail = bytes(fill)
+                    out.extend(p + tail for p in heads)
+        prefixes = grown
+    return [r for node, got in prefixes.items() if node[0][0] == 0 for r in got], steps
 
-    dfs(0, [], (0, 0, 0), -1)
-    steps = _DFS_BUDGET - budget[0]
-    if budget[0] < 0:
-        return [], steps  # too many ways to fill: leave the markers alone
-    return results, steps
+
+_GROUP_CACHE: dict[
+    tuple[Reading, tuple[int, int, int], int, bool], list[tuple[_SearchNode, _Fills]]
+] = {}
+
+
+def _fill_groups(
+    reading: Reading, state: tuple[int, int, int], nxt: int, keep: bool
+) -> list[tuple[_SearchNode, _Fills]]:
+    """:func:`_utf8_fills` grouped by the node each fill leads to."""
+    key = (reading, state, nxt, keep)
+    got = _GROUP_CACHE.get(key)
+    if got is None:
+        grouped: dict[_SearchNode, list[tuple[int, ...]]] = {}
+        for fill, st in _utf8_fills_cached(reading, state, nxt):
+            to = (st, fill[0] if keep and len(fill) == 1 else -1)
+            grouped.setdefault(to, []).append(fill)
+        got = _GROUP_CACHE[key] = [(to, tuple(fills)) for to, fills in grouped.items()]
+    return got
+
+
+_PAIRS_AFTER: dict[tuple[Reading, int], frozenset[int]] = {}
+
+
+def _pairs_after(reading: Reading, lead: int) -> frozenset[int]:
+    """The bytes that make a valid pair after ``lead`` for this reader."""
+    key = (reading, lead)
+    got = _PAIRS_AFTER.get(key)
+    if got is None:
+        got = _PAIRS_AFTER[key] = frozenset(b for b in range(256) if reading.valid_pair(lead, b))
+    return got
 
 
 # ------------------------------------------------------------------- the walkers
@@ -788,14 +856,7 @@ _PRERANK_CACHE_MAX = 4096
 
 def _extend2(model: CharModel, context: str, text: str) -> float:
     """Bigram-only :func:`_extend`."""
-    prev = context[-1] if context else "\n"
-    if len(text) == 1:
-        return model.transition(prev, text)
-    total = 0.0
-    for ch in text:
-        total += model.transition(prev, ch)
-        prev = ch
-    return total
+    return model.chain(context[-1] if context else "\n", text)
 
 
 # A lost byte rarely was a line break; without this prior the model, which has seen
@@ -869,13 +930,7 @@ def _extend(model: CharModel, context: str, text: str) -> float:
     """Log-probability of ``text`` after ``context`` (its last two characters count)."""
     a = context[-2] if len(context) > 1 else ""
     b = context[-1] if context else "\n"
-    if len(text) == 1:  # most fills: one character
-        return model.transition3(a, b, text)
-    total = 0.0
-    for ch in text:
-        total += model.transition3(a, b, ch)
-        a, b = b, ch
-    return total
+    return model.chain3(a, b, text)
 
 
 # ---------------------------------------------------------------------- the API

@@ -184,14 +184,35 @@ class CharModel:
             self._cond3_cache[key] = value
         return value
 
+    def chain(self, prev: str, text: str) -> float:
+        """Sum of :meth:`transition` along ``text`` after ``prev``.
+
+        The fill search scores millions of short strings; reading the cache here
+        instead of through a call per character halves its cost.
+        """
+        cache = self._cond_cache
+        total = 0.0
+        for ch in text:
+            value = cache.get(prev + ch)
+            total += self.transition(prev, ch) if value is None else value
+            prev = ch
+        return total
+
+    def chain3(self, prev2: str, prev: str, text: str) -> float:
+        """Sum of :meth:`transition3` along ``text`` after ``prev2 prev``."""
+        cache = self._cond3_cache
+        total = 0.0
+        for ch in text:
+            value = cache.get(prev2 + prev + ch)
+            total += self.transition3(prev2, prev, ch) if value is None else value
+            prev2, prev = prev, ch
+        return total
+
     def score(self, text: str, left: str = _BOUNDARY, right: str = _BOUNDARY) -> float:
         """Log-probability of ``text`` between the context characters ``left`` and ``right``."""
-        total = 0.0
         prev = left or _BOUNDARY
-        for ch in text:
-            total += self.transition(prev, ch)
-            prev = ch
-        total += self.transition(prev, right or _BOUNDARY)
+        total = self.chain(prev, text)
+        total += self.transition(text[-1] if text else prev, right or _BOUNDARY)
         return total
 
     def is_rare(self, ch: str, threshold: float) -> bool:

@@ -1,0 +1,84 @@
+"""The lost-byte search against a plain depth-first walk of every fill.
+
+``roundtrip._search_utf8`` finds the UTF-8 byte strings a stretch with lost bytes
+can stand for in three passes over parse states, so that fills which die later
+and regions with too many options cost one pass each. The walk below is the
+definition it must agree with: every fill of every marker, in order, kept when
+the UTF-8 parse survives and the reader's failure on a lone byte is consistent
+with the fill after it.
+"""
+
+from __future__ import annotations
+
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
+from textfix.codecs import DAMAGES, Reading
+from textfix.repair import roundtrip as rt
+
+READINGS = sorted(
+    {d.reading for d in DAMAGES if d.source.is_utf8 and d.reading.double_byte},
+    key=lambda r: (r.codec, r.policy),
+)
+
+
+def reference(region: list[int], reading: Reading, after: int) -> set[bytes]:
+    pair_check = reading.double_byte and reading.policy != "windows"
+    found: set[bytes] = set()
+
+    def walk(i: int, acc: list[int], state: tuple[int, int, int], prev_fill: int) -> None:
+        if i == len(region):
+            if state[0] == 0:
+                found.add(bytes(acc))
+            return
+        slot = region[i]
+        if slot >= 0:
+            nxt_state = rt._utf8_step(state, slot)
+            if nxt_state is not None:
+                walk(i + 1, [*acc, slot], nxt_state, -1)
+            return
+        nxt = region[i + 1] if i + 1 < len(region) else after
+        for fill, st_after in rt._utf8_fills(reading, state, nxt):
+            if prev_fill >= 0 and reading.valid_pair(prev_fill, fill[0]):
+                continue
+            keep = fill[0] if pair_check and len(fill) == 1 else -1
+            walk(i + 1, [*acc, *fill], st_after, keep)
+
+    walk(0, [], (0, 0, 0), -1)
+    return found
+
+
+# Slots drawn from UTF-8's own byte classes, so that regions parse often enough.
+SLOT = st.one_of(
+    st.just(rt.UNKNOWN),
+    st.integers(0x80, 0xBF),  # continuation
+    st.integers(0xE3, 0xE9),  # CJK lead
+    st.integers(0xEA, 0xED),  # Hangul lead
+    st.integers(0x41, 0x5A),  # ASCII a reader may have paired
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    region=st.lists(SLOT, min_size=1, max_size=6).filter(lambda r: r.count(rt.UNKNOWN) <= 2),
+    reading=st.sampled_from(READINGS),
+    after=st.sampled_from([-2, -1, 0x20, 0x80, 0xE4]),
+)
+def test_search_matches_the_walk(region: list[int], reading: Reading, after: int) -> None:
+    # A Windows marker stands for a byte pair: two of them are too many for the walk.
+    assume(reading.policy != "windows" or region.count(rt.UNKNOWN) <= 1)
+    got, _steps = rt._search_utf8(region, reading, after)
+    want = reference(region, reading, after)
+    if len(want) > rt._MAX_REGION_CANDIDATES:
+        assert got == []
+    else:
+        assert len(got) == len(set(got))
+        assert set(got) == want
+
+
+def test_three_lost_bytes_in_a_row_stay_bounded() -> None:
+    # 中 with every byte lost: thousands of readings, answered without building them.
+    for reading in READINGS:
+        got, steps = rt._search_utf8([rt.UNKNOWN] * 3, reading, -2)
+        assert steps <= rt._DFS_BUDGET
+        assert len(got) <= rt._MAX_REGION_CANDIDATES
