@@ -694,6 +694,11 @@ def _choose(
     Regions are scored jointly (a small beam), because neighbouring lost bytes
     interact through the model.
     """
+    if not any(isinstance(part, Region) for part in parts):
+        # Nothing to choose: scoring it would only load the trigram table, which a
+        # lossless island (most of them, and every one on clean text) never needs.
+        whole = "".join(part for part in parts if isinstance(part, str))
+        return whole, whole, 0, ()
     # Each beam keeps a back-pointer chain (piece, parent) instead of a copied list,
     # so an island with thousands of regions stays linear; ``last`` is its final
     # two characters, the context of the next piece.
