@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from textfix.config import Config
+from textfix.config import Config, resolve
 from textfix.findings import Explained, Finding, Step
 from textfix.pipeline import apply_plan
 from textfix.pipeline import run as _run
@@ -35,8 +35,6 @@ __version__ = "0.1.0"
 
 
 def _config(config: Config | None, overrides: dict[str, Any]) -> Config:
-    from textfix.config import resolve
-
     return resolve(config, overrides)
 
 

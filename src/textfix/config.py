@@ -56,11 +56,13 @@ class Config:
     """Remove control characters that have no place in text (ftfy's remove_control_chars)."""
 
     def with_overrides(self, **overrides: Any) -> Config:
+        if not overrides:
+            return self  # every fix_text call comes through here
         known = {f.name for f in fields(self)}
         unknown = set(overrides) - known
         if unknown:
             raise TypeError(f"unknown textfix option(s): {', '.join(sorted(unknown))}")
-        return replace(self, **overrides) if overrides else self
+        return replace(self, **overrides)
 
 
 DEFAULT = Config()
