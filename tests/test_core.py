@@ -88,8 +88,14 @@ def test_kunjinkao_is_reported_not_removed() -> None:
 
 def test_every_damage_round_trips_its_own_garbling() -> None:
     """Each hypothesis's garble() is the exact inverse the repair relies on."""
-    sample = {"utf8": "中文測試かな한국어", "gbk": "中文测试", "big5": "中文測試",
-              "sjis": "日本語かな", "eucjp": "日本語かな", "euckr": "한국어"}
+    sample = {
+        "utf8": "中文測試かな한국어",
+        "gbk": "中文测试",
+        "big5": "中文測試",
+        "sjis": "日本語かな",
+        "eucjp": "日本語かな",
+        "euckr": "한국어",
+    }
     for damage in DAMAGES:
         text = sample[damage.source.label]
         try:
@@ -117,6 +123,35 @@ def test_trigram_ranks_fills_and_backs_off_to_the_bigram() -> None:
     assert model.transition3("\ufffd", "가", "나") == model.transition("가", "나")
     # 할 수 ("can"): the character after the fill is what tells 할 from 한.
     assert model.transition3("할", " ", "수") > model.transition3("한", " ", "수")
+
+
+def test_trigram_rows_are_read_by_context() -> None:
+    from textfix.score.model import CharModel
+
+    # Built from a flat table, as from the packaged rows split by context.
+    model = CharModel(
+        {"甲": -5.0}, {"甲乙": -6.0}, trigrams={"甲乙丙": 7, "甲乙丁": 9, "乙丙丁": 4}
+    )
+    assert model._trigram("甲乙", "丙") == 7
+    assert model._trigram("甲乙", "丁") == 9
+    assert model._trigram("乙丙", "丁") == 4
+    assert model._trigram("甲乙", "戊") is None
+    assert model._trigram("丙丁", "甲") is None
+
+
+def test_lossless_repair_does_not_read_the_trigram_table() -> None:
+    from textfix import detect
+    from textfix.score import CharModel
+
+    fresh = CharModel.load()
+    # Swap in a model that has never read its trigram rows, then repair without loss.
+    original = detect.get_model
+    detect.get_model = lambda: fresh  # type: ignore[assignment]
+    try:
+        assert fix_text("浣犲ソ锛屼笘鐣岋紒") == "你好，世界！"
+    finally:
+        detect.get_model = original  # type: ignore[assignment]
+    assert fresh._tri_rows is None
 
 
 def test_a_lone_lead_character_needs_utf8_bytes_after_it() -> None:
