@@ -207,7 +207,7 @@ def _worth_searching(line: str, model: CharModel) -> bool:
     """
     if gate.proof_of_damage(line):
         return True
-    known = model.bigrams
+    knows = model.knows
     # A lead character alone (蟒 in 蟒蛇) is clean where both its bigrams are known
     # words, or where the bytes after it could not continue a UTF-8 character.
     # Next to a lost-byte marker, or near another lead character (a misread
@@ -218,14 +218,14 @@ def _worth_searching(line: str, model: CharModel) -> bool:
     for k, i in enumerate(leads):
         if k and i - leads[k - 1] <= 3:
             return True
-        unknown_pair = (i > 0 and line[i - 1 : i + 1] not in known) or (
-            i + 1 < len(line) and line[i : i + 2] not in known
+        unknown_pair = (i > 0 and not knows(line[i - 1 : i + 1])) or (
+            i + 1 < len(line) and not knows(line[i : i + 2])
         )
         if unknown_pair and gate.starts_utf8(line, i):
             return True
     rare = list(gate.rare_chars(line))
     for a, b in zip(rare, rare[1:], strict=False):
-        if b - a <= 3 and any(line[i : i + 2] not in known for i in range(a, b)):
+        if b - a <= 3 and any(not knows(line[i : i + 2]) for i in range(a, b)):
             return True
     return False
 

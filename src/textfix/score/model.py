@@ -14,9 +14,9 @@ from __future__ import annotations
 import gzip
 import math
 import unicodedata
-from collections.abc import Iterator
 from functools import lru_cache
 from importlib import resources
+from typing import TypeVar
 
 _LAMBDA = 0.8  # weight of the bigram estimate in the interpolation
 _LAMBDA3 = 0.7  # weight of the trigram estimate over the bigram one (fills only)
@@ -70,31 +70,16 @@ def _data_lines(name: str) -> list[str]:
     return gzip.decompress(data).decode("utf-8").split("\n")
 
 
-def _rows(lines: list[str]) -> Iterator[tuple[str, str, str]]:
-    """(kind, n-gram, stored value) from the lines after the header.
-
-    A unigram line is ``U <char> <value>``; an n-gram line is its kind, the shared
-    context, then (next character, value) pairs.
-    """
-    for line in lines[1:]:
-        if not line:
-            continue
-        fields = line.split("\t")
-        kind, head = fields[0], _unescape(fields[1])
-        if kind == "U":
-            yield kind, head, fields[2]
-            continue
-        for i in range(2, len(fields), 2):
-            yield kind, head + _unescape(fields[i]), fields[i + 1]
+_V = TypeVar("_V")
 
 
-def _rows_by_context(trigrams: dict[str, int]) -> dict[str, str | dict[str, int]]:
-    """Group a flat trigram table (three-character keys) by context."""
-    rows: dict[str, str | dict[str, int]] = {}
-    for key, value in trigrams.items():
-        row = rows.setdefault(key[:2], {})
+def _rows_by_context(table: dict[str, _V], width: int) -> dict[str, str | dict[str, _V]]:
+    """Group a flat n-gram table by its first ``width`` characters (the context)."""
+    rows: dict[str, str | dict[str, _V]] = {}
+    for key, value in table.items():
+        row = rows.setdefault(key[:width], {})
         assert isinstance(row, dict)
-        row[key[2:]] = value
+        row[key[width:]] = value
     return rows
 
 
@@ -109,11 +94,15 @@ class CharModel:
         trigram_scale: float = 2.0,
     ) -> None:
         self.unigrams = unigrams
-        self.bigrams = bigrams
+        # Bigram rows by first character, kept as raw text until first asked for
+        # (see :meth:`bigram`): the first repair of a process need not parse all
+        # 536,000 of them.
+        self._bi_rows: dict[str, str | dict[str, float]] = _rows_by_context(bigrams, 1)
+        self._bi_scale = 1.0
         # Trigram rows by two-character context: the raw text of each row until it
         # is first asked for, then its parsed dict (see :meth:`_trigram`).
         self._tri_rows: dict[str, str | dict[str, int]] | None = (
-            None if trigrams is None else _rows_by_context(trigrams)
+            None if trigrams is None else _rows_by_context(trigrams, 2)
         )
         self._tri_scale = trigram_scale
         self._cond_cache: dict[str, float] = {}
@@ -125,10 +114,34 @@ class CharModel:
         lines = _data_lines("charmodel.tsv.gz")
         scale = float(lines[0].split()[2])
         uni: dict[str, float] = {}
-        bi: dict[str, float] = {}
-        for kind, key, value in _rows(lines):
-            (uni if kind == "U" else bi)[key] = -int(value) / scale
-        return cls(uni, bi)
+        model = cls(uni, {})
+        rows = model._bi_rows
+        for line in lines[1:]:
+            if line:
+                kind, head, rest = line.split("\t", 2)
+                if kind == "U":
+                    uni[_unescape(head)] = -int(rest) / scale
+                else:
+                    rows[_unescape(head)] = rest
+        model._bi_scale = scale
+        return model
+
+    def bigram(self, pair: str) -> float | None:
+        """Stored log P(pair), or None if the corpus did not show it twice."""
+        row = self._bi_rows.get(pair[:1])
+        if row is None:
+            return None
+        if isinstance(row, str):
+            fields = row.split("\t")
+            scale = self._bi_scale
+            row = self._bi_rows[pair[:1]] = {
+                _unescape(fields[i]): -int(fields[i + 1]) / scale for i in range(0, len(fields), 2)
+            }
+        return row.get(pair[1:])
+
+    def knows(self, pair: str) -> bool:
+        """Did the corpus show this pair of characters (at least twice)?"""
+        return len(pair) == 2 and self.bigram(pair) is not None
 
     def _trigram(self, context: str, ch: str) -> int | None:
         """-round(scale * ln p) of ``ch`` after ``context``, or None if not stored.
@@ -180,7 +193,7 @@ class CharModel:
         if cached is not None:
             return cached
         uni = self.unigram(ch)
-        joint = self.bigrams.get(key)
+        joint = self.bigram(key)
         if joint is None:
             value = math.log(1.0 - _LAMBDA) + uni
         else:
@@ -205,7 +218,7 @@ class CharModel:
         if cached is not None:
             return cached
         value = self.transition(prev, ch)
-        context = self.bigrams.get(prev2 + prev) if prev2 else None
+        context = self.bigram(prev2 + prev) if prev2 else None
         if context is not None:
             joint = self._trigram(prev2 + prev, ch)
             cond = 0.0 if joint is None else min(math.exp(-joint / self._tri_scale - context), 1.0)
