@@ -80,5 +80,5 @@ def test_three_lost_bytes_in_a_row_stay_bounded() -> None:
     # 中 with every byte lost: thousands of readings, answered without building them.
     for reading in READINGS:
         got, steps = rt._search_utf8([rt.UNKNOWN] * 3, reading, -2)
-        assert steps <= rt._DFS_BUDGET
+        assert steps <= rt._SEARCH_BUDGET
         assert len(got) <= rt._MAX_REGION_CANDIDATES

@@ -30,7 +30,7 @@ _MISSING = b"<missing>"
 _SUSPECT = re.compile("[\x80-\x9f\ue000-\uf8ff\uff61-\uff9f]")
 _LATIN_READERS = frozenset({"latin-1", "cp1252", "sloppy-windows-1252"})
 _MAX_REGION_CANDIDATES = 8192
-_DFS_BUDGET = 40_000
+_SEARCH_BUDGET = 40_000
 _MAX_UNKNOWNS_PER_REGION = 3
 _MAX_REGION_SLOTS = 12
 _KEEP_PER_REGION = 24
@@ -384,7 +384,7 @@ def _search_utf8(region: list[int], reading: Reading, after: int) -> tuple[list[
                         if not fills:
                             continue
                     here.append((node, to, fills))
-        if steps > _DFS_BUDGET:
+        if steps > _SEARCH_BUDGET:
             return [], steps  # too many ways to fill: leave the markers alone
         edges.append(here)
         layer = {to for _frm, to, _fills in here}
