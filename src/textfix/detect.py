@@ -254,9 +254,12 @@ def _candidates(
         return out
     cjk_windows = [(lo, hi)] if whole else _windows(text, lo, hi)
     rare = {line[i] for i in gate.rare_chars(line)}
+    # A short text whose GBK bytes are UTF-8 (设置 -> 璁剧疆) may hold no rare
+    # character at all, so the rare-character precheck cannot speak for it.
+    structural = whole or gate.utf8_run(line)
     cross_cjk_evidence: bool | None = None
     for damage in damages:
-        if _family(damage) == "cjk" and not whole and not line_could_hold(damage, line, rare):
+        if _family(damage) == "cjk" and not structural and not line_could_hold(damage, line, rare):
             continue
         if _KIND_FAMILY[damage.kind] == "cross_cjk":
             if cross_cjk_evidence is None:
