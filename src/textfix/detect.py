@@ -180,8 +180,6 @@ def _windows(text: str, lo: int, hi: int) -> list[tuple[int, int]]:
     clean text that merely parses; not searching there keeps clean lines cheap.
     """
     line = text[lo:hi]
-    if gate.utf8_run(line):
-        return [(lo, hi)]  # a short text: search all of it
     hits = list(gate.rare_chars(line))
     hits.extend(i for i, ch in enumerate(line) if ch in "?\ufffd")
     if not hits:
@@ -252,11 +250,12 @@ def _candidates(
     damages = _INNER_UTF8 if whole else _damages_for(line)
     if not damages:
         return out
-    cjk_windows = [(lo, hi)] if whole else _windows(text, lo, hi)
-    rare = {line[i] for i in gate.rare_chars(line)}
     # A short text whose GBK bytes are UTF-8 (设置 -> 璁剧疆) may hold no rare
-    # character at all, so the rare-character precheck cannot speak for it.
+    # character at all: it is searched whole, and the rare-character precheck
+    # cannot speak for it.
     structural = whole or gate.utf8_run(line)
+    cjk_windows = [(lo, hi)] if structural else _windows(text, lo, hi)
+    rare = {line[i] for i in gate.rare_chars(line)}
     cross_cjk_evidence: bool | None = None
     for damage in damages:
         if _family(damage) == "cjk" and not structural and not line_could_hold(damage, line, rare):

@@ -707,27 +707,21 @@ def _choose(
     beams: list[tuple[float, str, _Node]] = [(0.0, left, None)]
     ranked_at: dict[int, list[str]] = {}
     closer_at: dict[int, str] = {}
-    # The text so far, with each earlier lost stretch read as its best candidate:
-    # enough to know which bracket, if any, is still open.
-    seen = opened[-_BRACKET_REACH:]
+    final = len(parts) - 1
     for idx, part in enumerate(parts):
         if isinstance(part, str):
             beams = [
                 (s + _extend(model, last, part), (last + part)[-2:], (part, node))
                 for s, last, node in beams
             ]
-            seen += part
             continue
+        closer = ""
         # Only the last thing on a line: inside a line the model reads the text
         # after the lost byte (「来ない、大丈夫 must keep its 、).
-        at_end = idx == len(parts) - 1 and right[:1] in "\r\n"
-        closer = _open_closer(seen[-_BRACKET_REACH:]) if at_end else ""
-        if closer and any(closer in c for got in ranked_at.values() for c in got[:_BEAM_FILLS]):
-            closer = ""  # an earlier lost stretch may have been the closer itself
-        closer_at[idx] = closer
+        if idx == final and right[:1] in "\r\n":
+            closer = closer_at[idx] = _closer_left_open(parts, ranked_at, opened)
         ranked = _prerank(model, parts, idx, left, right, foreign, closer)
         ranked_at[idx] = ranked
-        seen += ranked[0] if ranked else ""
         priors = [
             (c, _LINE_BREAK_PRIOR * _breaks(c) + _foreign_penalty(c, foreign) + _pairs(c, closer))
             for c in ranked[:_BEAM_FILLS]
@@ -845,8 +839,7 @@ def _prerank(
                 score += _FOREIGN_PENALTY
         else:
             score += _LINE_BREAK_PRIOR * _breaks(cand) + _foreign_penalty(cand, foreign)
-        if closer and closer in cand:
-            score += _PAIR_BONUS
+        score += _pairs(cand, closer)
         if tri and nxt:
             score += _extend(model, (prev + cand)[-2:], nxt)
         elif nxt:  # the bigram after the first next character is the same for every fill
@@ -914,6 +907,24 @@ def _open_closer(text: str) -> str:
         elif ch in _CLOSING and stack and stack[-1] == ch:
             stack.pop()
     return stack[-1] if stack else ""
+
+
+def _closer_left_open(
+    parts: list[str | Region], ranked_at: dict[int, list[str]], opened: str
+) -> str:
+    """The closer of a bracket left open before an island's last part, or "".
+
+    Earlier lost stretches are read as their best candidate; if one of them could
+    have been the closer itself, nothing is known to be open.
+    """
+    before = opened + "".join(
+        part if isinstance(part, str) else (ranked_at[j] or [""])[0]
+        for j, part in enumerate(parts[:-1])
+    )
+    closer = _open_closer(before[-_BRACKET_REACH:])
+    if closer and any(closer in c for got in ranked_at.values() for c in got[:_BEAM_FILLS]):
+        return ""
+    return closer
 
 
 def _pairs(cand: str, closer: str) -> float:

@@ -14,9 +14,10 @@ from __future__ import annotations
 import gzip
 import math
 import unicodedata
+from collections.abc import Callable
 from functools import lru_cache
 from importlib import resources
-from typing import TypeVar
+from typing import Generic, TypeVar
 
 _LAMBDA = 0.8  # weight of the bigram estimate in the interpolation
 _LAMBDA3 = 0.7  # weight of the trigram estimate over the bigram one (fills only)
@@ -73,14 +74,45 @@ def _data_lines(name: str) -> list[str]:
 _V = TypeVar("_V")
 
 
-def _rows_by_context(table: dict[str, _V], width: int) -> dict[str, str | dict[str, _V]]:
-    """Group a flat n-gram table by its first ``width`` characters (the context)."""
-    rows: dict[str, str | dict[str, _V]] = {}
-    for key, value in table.items():
-        row = rows.setdefault(key[:width], {})
-        assert isinstance(row, dict)
-        row[key[width:]] = value
-    return rows
+class _Rows(Generic[_V]):
+    """An n-gram table stored one line per context (the shared first characters).
+
+    Lines are kept as raw text and parsed the first time their context is looked
+    up: the tables hold over a million entries, and a process that repairs a few
+    lines touches a small share of them.
+    """
+
+    def __init__(self, convert: Callable[[str], _V]) -> None:
+        self._rows: dict[str, str | dict[str, _V]] = {}
+        self._convert = convert
+
+    @classmethod
+    def from_table(
+        cls, table: dict[str, _V], width: int, convert: Callable[[str], _V]
+    ) -> _Rows[_V]:
+        """Rows of a flat table whose keys start with a ``width``-character context."""
+        rows = cls(convert)
+        for key, value in table.items():
+            row = rows._rows.setdefault(key[:width], {})
+            assert isinstance(row, dict)
+            row[key[width:]] = value
+        return rows
+
+    def add_line(self, context: str, rest: str) -> None:
+        """``rest``: the stored (next character, value) pairs, tab-separated."""
+        self._rows[context] = rest
+
+    def get(self, context: str, nxt: str) -> _V | None:
+        row = self._rows.get(context)
+        if row is None:
+            return None
+        if isinstance(row, str):
+            fields = row.split("\t")
+            convert = self._convert
+            row = self._rows[context] = {
+                _unescape(fields[i]): convert(fields[i + 1]) for i in range(0, len(fields), 2)
+            }
+        return row.get(nxt)
 
 
 class CharModel:
@@ -94,15 +126,10 @@ class CharModel:
         trigram_scale: float = 2.0,
     ) -> None:
         self.unigrams = unigrams
-        # Bigram rows by first character, kept as raw text until first asked for
-        # (see :meth:`bigram`): the first repair of a process need not parse all
-        # 536,000 of them.
-        self._bi_rows: dict[str, str | dict[str, float]] = _rows_by_context(bigrams, 1)
-        self._bi_scale = 1.0
-        # Trigram rows by two-character context: the raw text of each row until it
-        # is first asked for, then its parsed dict (see :meth:`_trigram`).
-        self._tri_rows: dict[str, str | dict[str, int]] | None = (
-            None if trigrams is None else _rows_by_context(trigrams, 2)
+        self._bigrams: _Rows[float] = _Rows.from_table(bigrams, 1, float)
+        # Read on first use: only a lost-byte fill needs trigrams.
+        self._tri_rows: _Rows[int] | None = (
+            None if trigrams is None else _Rows.from_table(trigrams, 2, int)
         )
         self._tri_scale = trigram_scale
         self._cond_cache: dict[str, float] = {}
@@ -113,31 +140,20 @@ class CharModel:
     def load(cls) -> CharModel:
         lines = _data_lines("charmodel.tsv.gz")
         scale = float(lines[0].split()[2])
-        uni: dict[str, float] = {}
-        model = cls(uni, {})
-        rows = model._bi_rows
+        model = cls({}, {})
+        model._bigrams = _Rows(lambda value: -int(value) / scale)
         for line in lines[1:]:
             if line:
                 kind, head, rest = line.split("\t", 2)
                 if kind == "U":
-                    uni[_unescape(head)] = -int(rest) / scale
+                    model.unigrams[_unescape(head)] = -int(rest) / scale
                 else:
-                    rows[_unescape(head)] = rest
-        model._bi_scale = scale
+                    model._bigrams.add_line(_unescape(head), rest)
         return model
 
     def bigram(self, pair: str) -> float | None:
         """Stored log P(pair), or None if the corpus did not show it twice."""
-        row = self._bi_rows.get(pair[:1])
-        if row is None:
-            return None
-        if isinstance(row, str):
-            fields = row.split("\t")
-            scale = self._bi_scale
-            row = self._bi_rows[pair[:1]] = {
-                _unescape(fields[i]): -int(fields[i + 1]) / scale for i in range(0, len(fields), 2)
-            }
-        return row.get(pair[1:])
+        return self._bigrams.get(pair[:1], pair[1:])
 
     def knows(self, pair: str) -> bool:
         """Did the corpus show this pair of characters (at least twice)?"""
@@ -146,30 +162,20 @@ class CharModel:
     def _trigram(self, context: str, ch: str) -> int | None:
         """-round(scale * ln p) of ``ch`` after ``context``, or None if not stored.
 
-        Only a lost-byte fill needs trigrams, so the table is read on first use,
-        and then only split into rows by context (about 0.2 s, against 1.3 s for
-        building all 600,000 entries); a row is parsed when a fill first meets
-        its context.
+        The table is read on first use and only split into its rows by context
+        (about 0.3 s, against 1.3 s for building all 600,000 entries).
         """
         rows = self._tri_rows
         if rows is None:
             lines = _data_lines("trigrams.tsv.gz")
             self._tri_scale = float(lines[0].split()[2])
-            rows = self._tri_rows = {}
+            # Values stay the stored small ints, which the interpreter caches.
+            rows = self._tri_rows = _Rows(int)
             for line in lines[1:]:
                 if line:
                     _kind, head, rest = line.split("\t", 2)
-                    rows[_unescape(head)] = rest
-        row = rows.get(context)
-        if row is None:
-            return None
-        if isinstance(row, str):
-            fields = row.split("\t")
-            # Values stay the stored small ints, which the interpreter caches.
-            row = rows[context] = {
-                _unescape(fields[i]): int(fields[i + 1]) for i in range(0, len(fields), 2)
-            }
-        return row.get(ch)
+                    rows.add_line(_unescape(head), rest)
+        return rows.get(context, ch)
 
     def unigram(self, ch: str) -> float:
         lp = self.unigrams.get(ch)
