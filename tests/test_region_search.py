@@ -82,3 +82,57 @@ def test_three_lost_bytes_in_a_row_stay_bounded() -> None:
         got, steps = rt._search_utf8([rt.UNKNOWN] * 3, reading, -2)
         assert steps <= rt._SEARCH_BUDGET
         assert len(got) <= rt._MAX_REGION_CANDIDATES
+
+
+SJIS_WIN = Reading("sjis", "cp932", "windows")
+
+
+def _sjis_win() -> Reading:
+    from textfix.codecs import DAMAGES
+
+    return next(d.reading for d in DAMAGES if d.reading == SJIS_WIN)
+
+
+def test_two_windows_markers_are_ranked_not_dropped() -> None:
+    # 兄の (E5 85 84 E3 81 AE) read by Windows cp932: 蜈 then two markers, each
+    # swallowing a byte pair. Far too many readings to list, so unranked the
+    # region is given up; ranked after "じる" the right one is kept (態 follows:
+    # E6 85 read as 諷).
+    from textfix.score import get_model
+
+    reading = _sjis_win()
+    region = [0xE5, 0x85, rt.UNKNOWN, rt.UNKNOWN]
+    got, steps = rt._search_utf8(region, reading, 0xE6)
+    assert got == []
+    ranked, ranked_steps = rt._search_utf8(region, reading, 0xE6, rt._Ranker(get_model(), "じる"))
+    assert 0 < len(ranked) <= rt._REGION_BEAM
+    assert "兄の".encode() in ranked
+    # The ranking's work is bounded (a step past the budget stops it).
+    assert ranked_steps - steps <= rt._BEAM_BUDGET + 4_096
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    region=st.lists(SLOT, min_size=2, max_size=6).filter(lambda r: r.count(rt.UNKNOWN) == 2),
+    after=st.sampled_from([-2, -1, 0x20, 0x80, 0xE4]),
+)
+def test_ranked_readings_are_readings(region: list[int], after: int) -> None:
+    # Ranked or listed in full, everything kept is a reading of the region.
+    from textfix.score import get_model
+
+    reading = _sjis_win()
+    got, _steps = rt._search_utf8(region, reading, after, rt._Ranker(get_model(), "の"))
+    assert len(got) == len(set(got)) <= rt._MAX_REGION_CANDIDATES
+    for raw in got:
+        raw.decode("utf-8")
+        # Read back by the same decoder, the bytes give the region: its known bytes
+        # as they were, a marker where each lost stretch was. (The byte after the
+        # region is not checked: a lone lead at the end may pair with it.)
+        shown = reading.decode(raw)
+        seen: list[int] = []
+        for ch in shown:
+            if ch == reading.marker:
+                seen.append(rt.UNKNOWN)
+            else:
+                seen.extend(ch.encode(reading.codec))
+        assert seen == region
