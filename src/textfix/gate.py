@@ -2,7 +2,8 @@
 
 Each trigger is a single precompiled stdlib ``re`` search, because on text with no
 match ``re`` scans a large character class at hundreds of MB/s (the ``regex``
-package is far slower at this). The triggers:
+package is far slower at this); the scan for damaged lines fuses them all into one
+pattern (:func:`fuse`), so long text is read once. The triggers:
 
 * a character real text never holds (U+FFFD, C1 controls, private use, halfwidth
   katakana), one a CJK decoder makes of a UTF-8 lead byte (``data/lead_chars.txt``,
@@ -24,7 +25,7 @@ corpus); those lines then cost a full detection pass.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from functools import cache, lru_cache
 from importlib import resources
 
@@ -41,10 +42,11 @@ _CONT = "\x80-\xbf" + re.escape(bytes(range(0x80, 0xA0)).decode("cp1252", "ignor
 # Written as one leading class with the alternatives behind it, because ``re``
 # skips ahead by a leading class at C speed but tries every branch of a top-level
 # alternation at every position (4x slower on clean text).
-LATIN_PAIR = re.compile(
-    f"[{_LATIN_HIGH}](?:(?<=[\xc2-\xdf])[{_CONT}]|(?<=[\xe0-\xef])[{_CONT}]{{2}}"
+_LATIN_REST = (
+    f"(?:(?<=[\xc2-\xdf])[{_CONT}]|(?<=[\xe0-\xef])[{_CONT}]{{2}}"
     f"|(?<=[\xf0-\xf4])[{_CONT}]{{3}}|[{_LATIN_HIGH}]{{2}})"
 )
+LATIN_PAIR = re.compile(f"[{_LATIN_HIGH}]{_LATIN_REST}")
 
 # Shift-JIS read as cp1252: two double-byte characters in a row, each a lead byte
 # 0x81-0x9F (cp1252 punctuation and symbols: ‚ ƒ “ ” Œ Ž ˜ ...) and a trail byte.
@@ -58,7 +60,8 @@ _SJIS_LEAD = re.escape(
     )
 )
 _SJIS_TRAIL = "\x40-\x7e" + re.escape(bytes(range(0x80, 0xFD)).decode("cp1252", "ignore"))
-SJIS_PAIR = re.compile(f"[{_SJIS_LEAD}][{_SJIS_TRAIL}][{_SJIS_LEAD}][{_SJIS_TRAIL}]")
+_SJIS_REST = f"[{_SJIS_TRAIL}][{_SJIS_LEAD}][{_SJIS_TRAIL}]"
+SJIS_PAIR = re.compile(f"[{_SJIS_LEAD}]{_SJIS_REST}")
 
 
 # A double-byte encoding read as Latin-1 when the trail bytes are ASCII (Big5 and
@@ -66,7 +69,8 @@ SJIS_PAIR = re.compile(f"[{_SJIS_LEAD}][{_SJIS_TRAIL}][{_SJIS_LEAD}][{_SJIS_TRAI
 # Two such pairs in a row, each led by a C1 control or a Latin-1 symbol rather than
 # a letter: real text puts a symbol before a letter (°C, ¿Qué) but not twice running.
 _SYMBOL_LEAD = "\x81-\x9f\xa1-\xbf"
-LEAD_ASCII_PAIR = re.compile(f"[{_SYMBOL_LEAD}][\x40-\x7e][{_SYMBOL_LEAD}][\x40-\x7e]")
+_LEAD_ASCII_REST = f"[\x40-\x7e][{_SYMBOL_LEAD}][\x40-\x7e]"
+LEAD_ASCII_PAIR = re.compile(f"[{_SYMBOL_LEAD}]{_LEAD_ASCII_REST}")
 
 
 def latin_evidence(text: str) -> bool:
@@ -79,7 +83,8 @@ def latin_evidence(text: str) -> bool:
 
 
 _CYR_CONT = bytes(range(0x80, 0xC0)).decode("cp1251", "replace").replace("\ufffd", "")
-CYRILLIC_PAIR = re.compile(f"[РС][{re.escape(_CYR_CONT)}]")
+_CYR_REST = f"[{re.escape(_CYR_CONT)}]"
+CYRILLIC_PAIR = re.compile(f"[РС]{_CYR_REST}")
 
 # A lone lead byte lost to a cut, then the shifted rest: 還思?L者, or 重大?!笔痉
 # where the shifted pair ！ was later folded to ASCII; or a shifted run of
@@ -88,10 +93,14 @@ CYRILLIC_PAIR = re.compile(f"[РС][{re.escape(_CYR_CONT)}]")
 # Only GBK and Big5 streams are realigned, and neither holds Hangul, so Korean text
 # ("까???냉") is no evidence.
 _CJK_NOT_HANGUL = "\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff"
-CUT_STREAM = re.compile(
-    f"[{_CJK_NOT_HANGUL}][?\ufffd](?:[\x21-\x7e]{{1,2}}[{_CJK_NOT_HANGUL}]"
+# Led by the marker, with the CJK character before it as a lookbehind: a leading
+# class of every CJK character would make ``re`` try the rest at each one.
+_CUT_MARKS = "?\ufffd"
+_CUT_REST = (
+    f"(?<=[{_CJK_NOT_HANGUL}][{_CUT_MARKS}])(?:[\x21-\x7e]{{1,2}}[{_CJK_NOT_HANGUL}]"
     f"|[^\x00-\x7f?\ufffd\uac00-\ud7af]{{1,16}}[\x40-\x7e](?![\x00-\x09\x0b-\x7f]))"
 )
+CUT_STREAM = re.compile(f"[{_CUT_MARKS}]{_CUT_REST}")
 
 
 # Characters real text never holds: C1 controls, U+FFFD, private use, halfwidth
@@ -109,19 +118,26 @@ def _class(name: str, printable_ascii: str = "\x20-\x7e") -> str:
     return "[^\t\n\r" + printable_ascii + re.escape(_data_chars(name)) + "]"
 
 
-@lru_cache(maxsize=1)
-def _patterns() -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str], re.Pattern[str]]:
+def _cjk_parts() -> list[tuple[str, str]]:
+    """The CJK-side line triggers as (leading class, rest of the pattern)."""
     rare = _class("common_chars.txt")
     # Alone, only characters that real text never holds are evidence: U+FFFD,
     # C1 controls, private use, halfwidth katakana. A single unseen Han character
     # is a name or a rare word far more often than damage.
     leads = re.escape(_data_chars("lead_chars.txt"))
-    unknown = re.compile(f"[{_NEVER_CHARS}{leads}]")
-    rare_pair = re.compile(f"{rare}.{{0,2}}{rare}")
     # One leading class (rare characters and "?"), for the same reason as LATIN_PAIR.
     rare_or_question = _class("common_chars.txt", printable_ascii="\x20-\x3e\x40-\x7e")
-    rare_question = re.compile(f"{rare_or_question}(?:(?<=\\?){rare}|(?<!\\?)\\?)")
-    return unknown, rare_pair, rare_question, re.compile(rare)
+    return [
+        (f"[{_NEVER_CHARS}{leads}]", ""),
+        (rare, f".{{0,2}}{rare}"),
+        (rare_or_question, f"(?:(?<=\\?){rare}|(?<!\\?)\\?)"),
+    ]
+
+
+@lru_cache(maxsize=1)
+def _patterns() -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str], re.Pattern[str]]:
+    unknown, rare_pair, rare_question = (re.compile(lead + rest) for lead, rest in _cjk_parts())
+    return unknown, rare_pair, rare_question, re.compile(_class("common_chars.txt"))
 
 
 @lru_cache(maxsize=1)
@@ -277,42 +293,78 @@ def families(line: str) -> frozenset[str]:
     return frozenset(out)
 
 
-def _line_triggers() -> tuple[re.Pattern[str], ...]:
-    unknown, rare_pair, rare_question, _rare = _patterns()
-    return (
-        unknown,
-        rare_question,
-        CUT_STREAM,
-        rare_pair,
-        LATIN_PAIR,
-        SJIS_PAIR,
-        LEAD_ASCII_PAIR,
-        CYRILLIC_PAIR,
-    )
+def _line_trigger_parts() -> list[tuple[str, str]]:
+    """Every line trigger as (leading class, rest of the pattern)."""
+    return [
+        *_cjk_parts(),
+        (f"[{_CUT_MARKS}]", _CUT_REST),
+        (f"[{_LATIN_HIGH}]", _LATIN_REST),
+        (f"[{_SJIS_LEAD}]", _SJIS_REST),
+        (f"[{_SYMBOL_LEAD}]", _LEAD_ASCII_REST),
+        ("[РС]", _CYR_REST),
+    ]
+
+
+@lru_cache(maxsize=1)
+def _line_trigger() -> re.Pattern[str]:
+    """All line triggers as one pattern: a match wherever one of them matches."""
+    return fuse(_line_trigger_parts())
+
+
+def fuse(parts: list[tuple[str, str]]) -> re.Pattern[str]:
+    """One pattern that matches where any ``lead + rest`` of ``parts`` matches.
+
+    It leads with the union of the leading classes and puts each rest behind a
+    lookbehind for its own class: ``re`` skips ahead by a single leading class at
+    C speed, so the text is scanned once instead of once per pattern, and the
+    alternatives are only tried at the few characters the union lets through.
+    Each ``lead`` is one character class; a match starts where the pattern's own
+    match would (the lookbehind sees the same character).
+    """
+    union = _union_class([lead for lead, _rest in parts])
+    branches = "|".join(f"(?<={lead}){rest}" for lead, rest in parts)
+    return re.compile(f"{union}(?:{branches})")
+
+
+def _union_class(leads: list[str]) -> str:
+    """A class matching any character one of ``leads`` matches.
+
+    Negated classes (the rare characters: all but a few thousand) cannot be merged
+    by concatenation, so the union is written as the complement of what every lead
+    leaves out, tried on the characters the negated leads leave out.
+    """
+    compiled = [re.compile(lead) for lead in leads]
+    negated = [lead for lead in leads if lead.startswith("[^")]
+    if not negated:
+        return "[" + "".join(lead[1:-1] for lead in leads) + "]"
+    spared = set().union(*(_spared(lead) for lead in negated))
+    outside = sorted(c for c in spared if not any(p.fullmatch(c) for p in compiled))
+    return "[^" + re.escape("".join(outside)) + "]"
+
+
+def _spared(negated: str) -> set[str]:
+    """The characters a negated class ``[^...]`` does not match."""
+    pattern = re.compile(negated)
+    body = negated[2:-1]
+    # The class body names its characters (escaped) and ASCII ranges; every
+    # character it can leave out is ASCII or named literally.
+    candidates = {chr(i) for i in range(0x80)} | set(body)
+    return {c for c in candidates if not pattern.fullmatch(c)}
 
 
 def damaged_lines(text: str) -> Iterator[tuple[int, int]]:
     """(start, end) of each line that carries a codec trigger, in order.
 
-    Each trigger is searched over the whole text at C speed rather than line by
-    line: no trigger pattern can match across a newline, so a match names its line,
-    and after a hit the search jumps to the next line.
+    The triggers are searched over the whole text at C speed, as one pattern,
+    rather than line by line: no trigger can match across a newline, so a match
+    names its line, and after a hit the search jumps to the next line.
     """
     if text.isascii():
         return
-    lines = lines_matching(text, _line_triggers())
+    lines = list(_lines_of(text, _line_trigger()))
     if not lines and utf8_run(text):
         lines = [(0, len(text))]
     yield from lines
-
-
-def lines_matching(text: str, patterns: Iterable[re.Pattern[str]]) -> list[tuple[int, int]]:
-    """(start, end) of each line where one of ``patterns`` matches, in order."""
-    spans: dict[int, int] = {}
-    for pattern in patterns:
-        for start, end in _lines_of(text, pattern):
-            spans[start] = max(end, spans.get(start, end))
-    return sorted(spans.items())
 
 
 def _lines_of(text: str, pattern: re.Pattern[str]) -> Iterator[tuple[int, int]]:

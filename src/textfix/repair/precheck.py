@@ -10,7 +10,10 @@ the garbled text is encoded again. A repair spans two garbled characters or more
 multibyte UTF-8 sequences in a row, or one followed by an ASCII byte that the
 reader paired with it. Clean CJK text re-encoded that way rarely does.
 A lossy reading shows its losses as markers instead, so a marker lets the window
-through. A cut stream always shows its marker. Before any window is looked at,
+through. :func:`could_repair` looks closer: a lost byte is never ASCII (a reader
+does not fail on ASCII), so it belongs to a multibyte UTF-8 character whose other
+bytes sit beside it, and clean CJK text re-encoded seldom has such bytes around
+its ``?``. A cut stream always shows its marker. Before any window is looked at,
 :func:`line_could_hold` asks the same of the line's rare characters one by one.
 
 >>> from textfix.codecs import DAMAGES
@@ -34,6 +37,13 @@ _UTF8_EVIDENCE = re.compile(_SEQ + b"(?:" + _SEQ + b"|[\x40-\x7e])")
 # Characters a Windows decoder makes of bytes the codec itself would not map back:
 # cp936 reads 0x80 as the euro sign.
 _WINDOWS_EXTRAS = "\u20ac"
+# A lost byte inside a well-formed UTF-8 character: its lead, or a continuation
+# after its lead. 0xFF stands for the lost byte: CJK encoders write it for no
+# character but one private-use one, which can only let more through.
+_LOST = b"\xff"
+_LOST_IN_UTF8 = re.compile(
+    b"\xff[\x80-\xbf\xff]|[\xc2-\xf4]\xff|[\xe0-\xf4][\x80-\xbf]\xff|[\xf0-\xf4][\x80-\xbf]{2}\xff"
+)
 _CUT_MARKERS = "?\ufffd"
 _CUT_MAX_LOST = 2  # at most one marker in this many characters of a cut window
 
@@ -52,10 +62,41 @@ def could_hold(damage: Damage, window: str) -> bool:
     marker = reading.marker
     if marker is not None and marker in window:
         return True
+    return _lossless_evidence(damage, window)
+
+
+def _lossless_evidence(damage: Damage, window: str) -> bool:
+    reading = damage.reading
     if reading.policy == "windows" and any(c in window for c in _WINDOWS_EXTRAS):
         return True
     raw = window.encode(reading.codec, "replace")
     return _UTF8_EVIDENCE.search(raw) is not None
+
+
+def could_repair(damage: Damage, window: str) -> bool:
+    """:func:`could_hold`, where a marker counts only if it can be a lost byte.
+
+    For UTF-8 read by a double-byte reader that shows each lost byte as one
+    marker (a Windows decoder may also swallow the byte after a bad lead, so its
+    markers always count), a marker that no UTF-8 character around it can have
+    lost is a character like any other: the window is judged as lossless, with
+    the marker as the reader's own byte for it (a real ``?``).
+    """
+    if not could_hold(damage, window):
+        return False
+    reading = damage.reading
+    marker = reading.marker
+    if (
+        damage.cut
+        or not damage.source.is_utf8
+        or not reading.double_byte
+        or reading.policy == "windows"
+        or marker is None
+        or marker not in window
+    ):
+        return True
+    raw = _LOST.join(part.encode(reading.codec, "replace") for part in window.split(marker))
+    return _LOST_IN_UTF8.search(raw) is not None or _lossless_evidence(damage, window)
 
 
 def _fits_utf8(reading_bytes: bytes) -> bool:

@@ -1,0 +1,135 @@
+"""The fast screens against the slower paths they stand in for.
+
+``gate.damaged_lines`` scans once with all line triggers fused into one pattern;
+it must name exactly the lines the separate triggers name. ``precheck.could_repair``
+skips a UTF-8 reading on a line when no marker there can be a lost byte; it must
+never skip a reading that proposes a repair the engine could accept.
+"""
+
+from __future__ import annotations
+
+import re
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from textfix import gate
+from textfix.codecs import DAMAGES, Damage
+from textfix.config import DEFAULT
+from textfix.repair.precheck import could_hold, could_repair
+from textfix.repair.roundtrip import METER, propose
+from textfix.score import get_model
+
+_CJK = "\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff"
+# CUT_STREAM as it was written before it led with the marker.
+_CUT_STREAM_CJK_LED = re.compile(
+    f"[{_CJK}][?\ufffd](?:[\x21-\x7e]{{1,2}}[{_CJK}]"
+    f"|[^\x00-\x7f?\ufffd\uac00-\ud7af]{{1,16}}[\x40-\x7e](?![\x00-\x09\x0b-\x7f]))"
+)
+
+
+def _separate_triggers() -> list[re.Pattern[str]]:
+    unknown, rare_pair, rare_question, _rare = gate._patterns()
+    return [
+        unknown,
+        rare_question,
+        _CUT_STREAM_CJK_LED,
+        rare_pair,
+        gate.LATIN_PAIR,
+        gate.SJIS_PAIR,
+        gate.LEAD_ASCII_PAIR,
+        gate.CYRILLIC_PAIR,
+    ]
+
+
+def _lines_by_separate_scans(text: str) -> list[tuple[int, int]]:
+    spans: dict[int, int] = {}
+    for pattern in _separate_triggers():
+        for start, end in gate._lines_of(text, pattern):
+            spans[start] = end
+    lines = sorted(spans.items())
+    if not lines and gate.utf8_run(text):
+        lines = [(0, len(text))]
+    return lines
+
+
+# Characters the triggers talk about, so that random text hits them often.
+_TRIGGER_ALPHABET = (
+    "?\ufffd\n \t@Az~!\"'中文字测試あア가位唐宋謂鍙鏂囨湰РСЂЃ€‚ƒ„…†‡ˆ‰Š‹ŒŽ‘’“”•–—˜™š›œžŸ"
+    "\x80\x81\x9f\xa0\xa1\xb7\xbf\xc2\xc3\xe4\xe6\xf0\ue000\uff70\uff71ÄãºÃ§uªF齉龘鱻"
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=_TRIGGER_ALPHABET, max_size=300))
+def test_fused_trigger_names_the_lines_the_separate_ones_do(text: str) -> None:
+    assert list(gate.damaged_lines(text)) == (
+        [] if text.isascii() else _lines_by_separate_scans(text)
+    )
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=_TRIGGER_ALPHABET, max_size=60))
+def test_cut_stream_led_by_its_marker_matches_the_same_lines(text: str) -> None:
+    for line in text.split("\n"):
+        assert bool(gate.CUT_STREAM.search(line)) == bool(_CUT_STREAM_CJK_LED.search(line))
+
+
+def _damage(kind: str) -> Damage:
+    return next(d for d in DAMAGES if d.kind == kind and not d.cut)
+
+
+def test_could_repair_rejects_a_question_mark_in_clean_text() -> None:
+    clean = '历史变化定位?"唐宋变革"'
+    damage = _damage("utf8_as_gbk_q")
+    assert could_hold(damage, clean)  # the marker alone lets it through
+    assert not could_repair(damage, clean)
+
+
+def test_could_repair_admits_lost_bytes() -> None:
+    damage = _damage("utf8_as_gbk_q")
+    garbled = damage.garble("这是一个测试文本，你好")
+    assert "?" in garbled
+    assert could_repair(damage, garbled)
+    replaced = _damage("utf8_as_gbk").garble("这是一个测试文本，你好")
+    assert "\ufffd" in replaced
+    assert could_repair(_damage("utf8_as_gbk"), replaced)
+
+
+_SCREENED = [
+    d
+    for d in DAMAGES
+    if d.source.is_utf8
+    and d.reading.double_byte
+    and not d.cut
+    and d.reading.policy in ("replace", "question")
+]
+_WORDS = ["唐宋", "变革", "历史", "你好", "測試", "資料", "テスト", "한국어", "说明", "设置"]
+_GLUE = ["?", "?", '"', "，", "。", " ", "a", "(", ")", "\ufffd", "1"]
+
+
+@st.composite
+def _windows(draw: st.DrawFn) -> tuple[Damage, str]:
+    """A damage and a window: clean words with markers and ASCII between them,
+    some of the words garbled by a real round trip through the damage's reader."""
+    damage = draw(st.sampled_from(_SCREENED))
+    pieces = []
+    for _ in range(draw(st.integers(1, 8))):
+        word = draw(st.sampled_from(_WORDS))
+        if draw(st.booleans()):
+            word = damage.garble(word)
+        pieces.append(word + draw(st.sampled_from(_GLUE)))
+    return damage, "".join(pieces)
+
+
+@settings(max_examples=400, deadline=None)
+@given(_windows())
+def test_could_repair_never_skips_an_acceptable_repair(case: tuple[Damage, str]) -> None:
+    """Where the screen says no, the full search finds nothing that clears the margin
+    (every use of a proposal needs at least ``config.margin``)."""
+    damage, window = case
+    if could_repair(damage, window):
+        return
+    METER.start(len(window))
+    repairs = propose(window, damage, get_model(), 0, len(window), DEFAULT.keep_uncertain)
+    assert all(r.gain < DEFAULT.margin for r in repairs), [(r.fix, r.gain) for r in repairs]
