@@ -194,6 +194,31 @@ def _tables(reading: Reading) -> tuple[list[bool], frozenset[int]]:
     return singles, frozenset(pairs)
 
 
+@cache
+def byte_alternatives(reading: Reading) -> dict[str, tuple[bytes, ...]]:
+    """Characters the reader makes of more than one byte sequence, with all of them,
+    the encoder's own choice first.
+
+    cp932 decodes NEC's and IBM's duplicates (87 90 and 81 E0 are both ≒), but
+    encodes each character one way only. UTF-8 of 懐 (E6 87 90) read as cp932 shows
+    ≒, which encodes back as 81 E0: the bytes the reader saw are one of the others.
+    """
+    singles, pairs = _tables(reading)
+    found: dict[str, list[bytes]] = {}
+    for b in range(256):
+        if singles[b]:
+            found.setdefault(bytes([b]).decode(reading.codec), []).append(bytes([b]))
+    for pair in sorted(pairs):
+        raw = bytes([pair >> 8, pair & 0xFF])
+        found.setdefault(raw.decode(reading.codec), []).append(raw)
+    out: dict[str, tuple[bytes, ...]] = {}
+    for ch, seqs in found.items():
+        if len(seqs) > 1:
+            own = _char_bytes(reading, ch)
+            out[ch] = tuple(sorted(seqs, key=lambda raw: raw != own))
+    return out
+
+
 def _dbcs(label: str, codec: str, policy: str) -> Reading:
     return Reading(label, codec, policy, _lead_range(codec))
 

@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from textfix.codecs import Damage, Reading, Source, char_table
+from textfix.codecs import Damage, Reading, Source, byte_alternatives, char_table
 from textfix.gate import latin_evidence
 from textfix.score.model import CharModel
 
@@ -83,15 +83,23 @@ class Repair:
 
 
 def _slots(
-    text: str, lo: int, hi: int, reading: Reading, extra_markers: str = ""
+    text: str,
+    lo: int,
+    hi: int,
+    reading: Reading,
+    extra_markers: str = "",
+    utf8_source: bool = False,
 ) -> Iterator[tuple[list[int], list[int]]]:
     """Yield runs of characters the reader could have produced, as byte slots.
 
     Each run is (slots, owner): the bytes (UNKNOWN for a marker) and, per slot,
-    the index in ``text`` of the character it came from.
+    the index in ``text`` of the character it came from. A character the reader
+    makes of several byte sequences gets, for a UTF-8 source, the one that goes on
+    the UTF-8 in progress.
     """
     markers = {reading.marker, *extra_markers}
     table = char_table(reading)
+    alternatives = byte_alternatives(reading) if utf8_source and reading.double_byte else {}
     slots: list[int] = []
     owner: list[int] = []
     lost_run = 0
@@ -112,9 +120,12 @@ def _slots(
             owner.append(i)
             continue
         lost_run = 0
-        raw = table.get(ch, _MISSING)
-        if raw is _MISSING:
-            raw = reading.char_bytes(ch)
+        if ch in alternatives:
+            raw = _fitting(alternatives[ch], slots)
+        else:
+            raw = table.get(ch, _MISSING)
+            if raw is _MISSING:
+                raw = reading.char_bytes(ch)
         if raw is None:
             if slots:
                 yield slots, owner
@@ -124,6 +135,23 @@ def _slots(
         owner.extend([i] * len(raw))
     if slots:
         yield slots, owner
+
+
+def _fitting(options: tuple[bytes, ...], slots: list[int]) -> bytes:
+    """The first of ``options`` that continues the UTF-8 the slots end in."""
+    pending = 0
+    for back in range(1, min(3, len(slots)) + 1):
+        b = slots[-back]
+        if not 0x80 <= b <= 0xBF:
+            pending = max(0, _utf8_len(b) - back) if b >= 0 else 0
+            break
+    for raw in options:
+        state: tuple[int, int, int] | None = (pending, 0x80, 0xBF)
+        for b in raw:
+            state = _utf8_step(state, b) if state is not None else None
+        if state is not None:
+            return raw
+    return options[0]
 
 
 # ------------------------------------------------------------------ D-side checks
@@ -1192,7 +1220,7 @@ def propose(
     out: list[Repair] = []
     for variant in _variants(text, lo, hi, damage):
         extra = _CUT_MARKERS if damage.cut else ""
-        for slots, owner in _slots(variant, lo, hi, damage.reading, extra):
+        for slots, owner in _slots(variant, lo, hi, damage.reading, extra, damage.source.is_utf8):
             if METER.exhausted:
                 return out
             if max(slots) < 0x80 and UNKNOWN not in slots:
