@@ -120,6 +120,7 @@ def _slots(
             owner.append(i)
             continue
         lost_run = 0
+        raw: bytes | None
         if ch in alternatives:
             raw = _fitting(alternatives[ch], slots)
         else:
