@@ -194,7 +194,6 @@ def _tables(reading: Reading) -> tuple[list[bool], frozenset[int]]:
     return singles, frozenset(pairs)
 
 
-@cache
 def byte_alternatives(reading: Reading) -> dict[str, tuple[bytes, ...]]:
     """Characters the reader makes of more than one byte sequence, with all of them,
     the encoder's own choice first.
@@ -203,19 +202,31 @@ def byte_alternatives(reading: Reading) -> dict[str, tuple[bytes, ...]]:
     encodes each character one way only. UTF-8 of 懐 (E6 87 90) read as cp932 shows
     ≒, which encodes back as 81 E0: the bytes the reader saw are one of the others.
     """
+    # The same for every error policy of a codec: worked out once per codec.
+    got = _ALTERNATIVES.get(reading.codec)
+    if got is None:
+        got = _ALTERNATIVES[reading.codec] = _alternatives(reading)
+    return got
+
+
+_ALTERNATIVES: dict[str, dict[str, tuple[bytes, ...]]] = {}
+
+
+def _alternatives(reading: Reading) -> dict[str, tuple[bytes, ...]]:
     singles, pairs = _tables(reading)
+    seqs = [bytes([b]) for b in range(256) if singles[b]]
+    seqs += [bytes([pair >> 8, pair & 0xFF]) for pair in sorted(pairs)]
+    # Each of these decodes to one character on its own, so all of them decode in
+    # one call, one character each (per-pair calls cost 0.3 s over the readers).
+    chars = b"".join(seqs).decode(reading.codec)
     found: dict[str, list[bytes]] = {}
-    for b in range(256):
-        if singles[b]:
-            found.setdefault(bytes([b]).decode(reading.codec), []).append(bytes([b]))
-    for pair in sorted(pairs):
-        raw = bytes([pair >> 8, pair & 0xFF])
-        found.setdefault(raw.decode(reading.codec), []).append(raw)
+    for ch, raw in zip(chars, seqs, strict=True):
+        found.setdefault(ch, []).append(raw)
     out: dict[str, tuple[bytes, ...]] = {}
-    for ch, seqs in found.items():
-        if len(seqs) > 1:
+    for ch, options in found.items():
+        if len(options) > 1:
             own = _char_bytes(reading, ch)
-            out[ch] = tuple(sorted(seqs, key=lambda raw: raw != own))
+            out[ch] = tuple(sorted(options, key=lambda raw: raw != own))
     return out
 
 
