@@ -174,23 +174,31 @@ def _char_bytes(reading: Reading, ch: str) -> bytes | None:
     return result
 
 
-@cache
 def _tables(reading: Reading) -> tuple[list[bool], frozenset[int]]:
+    """The bytes the codec decodes alone, and the byte pairs it decodes as one character.
+
+    Every error policy of a codec shares them, so they are built once per codec (each
+    build decodes some 24,000 pairs one by one).
+    """
+    return _codec_tables(reading.codec, reading.leads if reading.double_byte else frozenset())
+
+
+@cache
+def _codec_tables(codec: str, leads: frozenset[int]) -> tuple[list[bool], frozenset[int]]:
     singles = []
     for b in range(256):
         try:
-            singles.append(len(bytes([b]).decode(reading.codec)) == 1)
+            singles.append(len(bytes([b]).decode(codec)) == 1)
         except UnicodeDecodeError:
             singles.append(False)
     pairs = set()
-    if reading.double_byte:
-        for b1 in reading.leads:
-            for b2 in range(0x40, 0x100):
-                try:
-                    if len(bytes([b1, b2]).decode(reading.codec)) == 1:
-                        pairs.add(b1 << 8 | b2)
-                except UnicodeDecodeError:
-                    pass
+    for b1 in leads:
+        for b2 in range(0x40, 0x100):
+            try:
+                if len(bytes([b1, b2]).decode(codec)) == 1:
+                    pairs.add(b1 << 8 | b2)
+            except UnicodeDecodeError:
+                pass
     return singles, frozenset(pairs)
 
 
