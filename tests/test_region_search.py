@@ -144,3 +144,21 @@ def test_duplicate_byte_pairs_follow_the_utf8() -> None:
     assert rt._fitting((b"\x81\xe0", b"\x87\x90"), [0x41]) == b"\x81\xe0"
     # GBK has no such pairs.
     assert byte_alternatives(Reading("gbk", "gbk", "replace")) == {}
+
+
+def test_lost_hangul_is_put_back_as_hangul() -> None:
+    # 대한 (EB 8C 80 ED 95 9C) read as EUC-KR: the first four bytes are lost, so
+    # the region holds four markers, more than an unranked region may. Unranked it
+    # is given up; ranked, every reading it offers completes Hangul only.
+    from textfix.codecs import DAMAGES
+    from textfix.score import get_model
+
+    reading = next(d.reading for d in DAMAGES if d.kind == "utf8_as_euckr")
+    region = [rt.UNKNOWN] * 4 + [0x95, 0x9C]
+    assert rt._search_utf8(region, reading, -2)[0] == []
+    ranked, _steps = rt._search_utf8(
+        region, reading, -2, rt._Ranker(get_model(), "에", only="hangul")
+    )
+    assert "대한".encode() in ranked
+    for raw in ranked:
+        assert all("\uac00" <= ch <= "\ud7a3" for ch in raw.decode("utf-8"))

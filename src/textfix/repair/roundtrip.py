@@ -103,15 +103,16 @@ def _slots(
     slots: list[int] = []
     owner: list[int] = []
     lost_run = 0
+    limit = _lost_limit(reading)
     for i in range(lo, hi):
         ch = text[i]
         if ch in markers:
             lost_run += 1
-            if lost_run > _MAX_UNKNOWNS_PER_REGION:
+            if lost_run > limit:
                 # Nothing can be rebuilt across this many lost bytes: end the run.
-                if lost_run == _MAX_UNKNOWNS_PER_REGION + 1:
-                    del slots[len(slots) - _MAX_UNKNOWNS_PER_REGION :]
-                    del owner[len(owner) - _MAX_UNKNOWNS_PER_REGION :]
+                if lost_run == limit + 1:
+                    del slots[len(slots) - limit :]
+                    del owner[len(owner) - limit :]
                     if slots:
                         yield slots, owner
                     slots, owner = [], []
@@ -387,8 +388,9 @@ def _search_utf8(
     most of its time in fills that die a few slots later, and cannot know it has
     too many options before it has built them; here both cost one pass.
 
-    Past :data:`_MAX_REGION_CANDIDATES` readings the region is given up, unless
-    ``rank`` can order them: then only the best :data:`_REGION_BEAM` are built.
+    Past :data:`_MAX_REGION_CANDIDATES` readings (or :data:`_MAX_UNKNOWNS_PER_REGION`
+    markers) the region is given up, unless ``rank`` can order them: then only the
+    best :data:`_REGION_BEAM` are built.
     """
     n = len(region)
     pair_check = reading.double_byte and reading.policy != "windows"
@@ -442,7 +444,10 @@ def _search_utf8(
     steps += sum(len(here) for here in edges)
     if total == 0:
         return [], steps
-    if total > _MAX_REGION_CANDIDATES:
+    # More markers than an unranked region may hold: only the model's filtered
+    # choices are worth offering (a full list of five lost bytes is mostly symbols
+    # and foreign letters that happen to fit).
+    if total > _MAX_REGION_CANDIDATES or region.count(UNKNOWN) > _MAX_UNKNOWNS_PER_REGION:
         if rank is None:
             return [], steps
         return _beam_readings(edges, counts, rank, steps)
@@ -469,9 +474,10 @@ class _Ranker:
     valid readings. Only the model can say which few are worth keeping.
     """
 
-    def __init__(self, model: CharModel, left: str) -> None:
+    def __init__(self, model: CharModel, left: str, only: str = "") -> None:
         self.model = model
         self.left = ("\n\n" + left)[-2:]
+        self.only = only  # a key of _ONLY: the characters a fill may make, or "" for any
 
     def likely_fills(self, tail: bytes, fills: _Fills) -> list[tuple[tuple[int, ...], str]]:
         """The fills that complete the character begun by ``tail``, each with the
@@ -482,19 +488,22 @@ class _Ranker:
         hashing a tuple of a thousand fills per lookup would cost more than the
         scoring it saves.
         """
-        key = (tail, id(fills))
+        key = (tail, id(fills), self.only)
         held = _LIKELY.get(key)
         if held is not None and held[0] is fills:
             return held[1]
         done: dict[str, list[tuple[int, ...]]] = {}
         got: list[tuple[tuple[int, ...], str]] = []
+        only = _ONLY.get(self.only)
         for fill in fills:
             raw = tail + bytes(fill)
             cut = _complete_prefix(raw)
             if cut == 0:
                 got.append((fill, ""))
-            else:
-                done.setdefault(raw[:cut].decode("utf-8"), []).append(fill)
+                continue
+            chars = raw[:cut].decode("utf-8")
+            if only is None or only.fullmatch(chars):
+                done.setdefault(chars, []).append(fill)
         unigram = self.model.unigram
         best = sorted(done, key=lambda chars: -sum(unigram(c) for c in chars))
         for chars in best[:_BEAM_CHARS]:
@@ -505,18 +514,35 @@ class _Ranker:
         return got
 
 
-_LIKELY: dict[tuple[bytes, int], tuple[_Fills, list[tuple[tuple[int, ...], str]]]] = {}
+_LIKELY: dict[tuple[bytes, int, str], tuple[_Fills, list[tuple[tuple[int, ...], str]]]] = {}
 _LIKELY_MAX = 512
 _REGION_BEAM = 64  # readings of an over-large region kept for the island's beam
 _BEAM_BUDGET = 50_000  # fills an over-large region may weigh
-# Where a region's readings are too many to list, the model ranks them for Windows
-# Shift-JIS only, and only for two markers side by side (縺・・): one marker never
-# has too many readings, and ranking ties the cached search to the left context.
+# Where a region's readings are too many to list, the model ranks them for these
+# readers, in regions of this many markers (one marker never has too many readings,
+# and ranking ties the cached search to the left context):
+# * Windows Shift-JIS, two markers side by side (縺・・, each hiding a byte pair);
+# * EUC-KR with U+FFFD, up to five: UTF-8 Hangul read as EUC-KR loses whole
+#   syllables (대한 loses all six bytes), which only the model can put back.
 # Windows GBK, Big5 and EUC-KR leave far more byte pairs unmapped; on evaldev their
 # ranked regions ran out of budget 3 times in 4 and changed no result exactly,
 # while doubling the time of those kinds.
-_BEAM_READERS = frozenset({Reading("sjis", "cp932", "windows")})
-_BEAM_LOST = 2
+# The third field names the characters a ranked fill may make: what lost Hangul
+# bytes stood for is Hangul; elsewhere (Chinese read as EUC-KR) the fills would
+# be symbols and other scripts that only happen to score.
+_RANKED: dict[Reading, tuple[int, int, str]] = {
+    Reading("sjis", "cp932", "windows"): (2, 2, ""),
+    Reading("euckr", "cp949", "replace"): (2, 5, "hangul"),
+}
+_ONLY = {"hangul": re.compile("[\uac00-\ud7a3]+")}
+
+
+def _lost_limit(reading: Reading) -> int:
+    """The most markers one region of this reader may hold."""
+    ranked = _RANKED.get(reading)
+    return _MAX_UNKNOWNS_PER_REGION if ranked is None else max(ranked[1], _MAX_UNKNOWNS_PER_REGION)
+
+
 _BEAM_CHARS = 16  # most frequent characters a lost stretch may complete, per prefix
 
 
@@ -654,6 +680,7 @@ class _Walker:
         self.after = -2 if (owner[-1] + 1 >= text_end) else -1
         self._pair_tables = _source_tables(self.source)
         self._parts: list[str | Region] = []  # what the island read before the slot in hand
+        self.lost_limit = _lost_limit(self.reading)
 
     def islands(self) -> Iterator[Island]:
         n = self.n
@@ -719,7 +746,7 @@ class _Walker:
             return bytes(seq).decode("utf-8"), k + n
         return self._utf8_region(k)
 
-    def _ranker(self) -> _Ranker:
+    def _ranker(self, only: str) -> _Ranker:
         """A model ranking for this region's readings, after the characters the
         island has read so far (none if a lost stretch comes right before)."""
         from textfix.score import get_model
@@ -731,7 +758,7 @@ class _Walker:
             left = part + left
             if len(left) >= 2:
                 break
-        return _Ranker(get_model(), left)
+        return _Ranker(get_model(), left, only)
 
     def _utf8_region(self, k: int) -> tuple[Region, int] | None:
         slots = self.slots
@@ -759,7 +786,7 @@ class _Walker:
 
     def _utf8_options(self, k: int, end: int) -> tuple[Region, int] | None:
         slots = self.slots
-        if end - k > _MAX_REGION_SLOTS or slots[k:end].count(UNKNOWN) > _MAX_UNKNOWNS_PER_REGION:
+        if end - k > _MAX_REGION_SLOTS or slots[k:end].count(UNKNOWN) > self.lost_limit:
             return None
         after = slots[end] if end < self.n else self.after
         if 0 <= after and _utf8_len(after) == 0:
@@ -770,8 +797,9 @@ class _Walker:
         # in full that are still worth ranking (one marker per byte otherwise).
         region = slots[k:end]
         rank = None
-        if self.reading in _BEAM_READERS and region.count(UNKNOWN) == _BEAM_LOST:
-            rank = self._ranker()
+        ranked = _RANKED.get(self.reading)
+        if ranked is not None and ranked[0] <= region.count(UNKNOWN) <= ranked[1]:
+            rank = self._ranker(ranked[2])
         options = _enumerate_utf8(region, self.reading, after, rank)
         if not options or len(options) > _MAX_REGION_CANDIDATES:
             return None
