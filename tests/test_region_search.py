@@ -157,7 +157,7 @@ def test_lost_hangul_is_put_back_as_hangul() -> None:
     region = [rt.UNKNOWN] * 4 + [0x95, 0x9C]
     assert rt._search_utf8(region, reading, -2)[0] == []
     ranked, _steps = rt._search_utf8(
-        region, reading, -2, rt._Ranker(get_model(), "에", only="hangul")
+        region, reading, -2, rt._Ranker(get_model(), "에", only=rt._RANKED[reading][2])
     )
     assert "대한".encode() in ranked
     for raw in ranked:

@@ -180,7 +180,7 @@ def _tables(reading: Reading) -> tuple[list[bool], frozenset[int]]:
     Every error policy of a codec shares them, so they are built once per codec (each
     build decodes some 24,000 pairs one by one).
     """
-    return _codec_tables(reading.codec, reading.leads if reading.double_byte else frozenset())
+    return _codec_tables(reading.codec, reading.leads)
 
 
 @cache
@@ -210,30 +210,25 @@ def byte_alternatives(reading: Reading) -> dict[str, tuple[bytes, ...]]:
     encodes each character one way only. UTF-8 of 懐 (E6 87 90) read as cp932 shows
     ≒, which encodes back as 81 E0: the bytes the reader saw are one of the others.
     """
-    # The same for every error policy of a codec: worked out once per codec.
-    got = _ALTERNATIVES.get(reading.codec)
-    if got is None:
-        got = _ALTERNATIVES[reading.codec] = _alternatives(reading)
-    return got
+    return _alternatives(reading.codec, reading.leads)
 
 
-_ALTERNATIVES: dict[str, dict[str, tuple[bytes, ...]]] = {}
-
-
-def _alternatives(reading: Reading) -> dict[str, tuple[bytes, ...]]:
-    singles, pairs = _tables(reading)
+@cache
+def _alternatives(codec: str, leads: frozenset[int]) -> dict[str, tuple[bytes, ...]]:
+    # The same for every error policy of a codec, so worked out once per codec.
+    singles, pairs = _codec_tables(codec, leads)
     seqs = [bytes([b]) for b in range(256) if singles[b]]
     seqs += [bytes([pair >> 8, pair & 0xFF]) for pair in sorted(pairs)]
     # Each of these decodes to one character on its own, so all of them decode in
     # one call, one character each (per-pair calls cost 0.3 s over the readers).
-    chars = b"".join(seqs).decode(reading.codec)
+    chars = b"".join(seqs).decode(codec)
     found: dict[str, list[bytes]] = {}
     for ch, raw in zip(chars, seqs, strict=True):
         found.setdefault(ch, []).append(raw)
     out: dict[str, tuple[bytes, ...]] = {}
     for ch, options in found.items():
         if len(options) > 1:
-            own = _char_bytes(reading, ch)
+            own = ch.encode(codec, "replace")
             out[ch] = tuple(sorted(options, key=lambda raw: raw != own))
     return out
 

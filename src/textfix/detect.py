@@ -19,7 +19,7 @@ from textfix import gate
 from textfix.codecs import DAMAGES, Damage
 from textfix.config import Config
 from textfix.findings import Finding
-from textfix.repair.precheck import could_hold, could_repair, line_could_hold
+from textfix.repair.precheck import could_hold, line_could_hold, markers_can_be_lost
 from textfix.repair.roundtrip import METER, Repair, propose
 from textfix.score import CharModel, get_model
 
@@ -266,16 +266,16 @@ def _candidates(
             if not cross_cjk_evidence:
                 continue
         spans = cjk_windows if _family(damage) == "cjk" else [(lo, hi)]
+        held = [(a, b) for a, b in spans if could_hold(damage, text[a:b])]
         # Only on the line itself, and only for the whole damage: there each damage
         # has its own allowance, so skipping one leaves the others' searches as
         # they were (inside a repair the allowance is shared).
-        if top and not any(could_repair(damage, text[a:b]) for a, b in spans):
+        if top and not any(markers_can_be_lost(damage, text[a:b]) for a, b in held):
             continue
         if top:
             METER.start(hi - lo)
-        for a, b in spans:
-            if could_hold(damage, text[a:b]):
-                out.extend(propose(text, damage, model, a, b, config.keep_uncertain))
+        for a, b in held:
+            out.extend(propose(text, damage, model, a, b, config.keep_uncertain))
     return out
 
 

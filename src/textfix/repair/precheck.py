@@ -82,8 +82,11 @@ def could_repair(damage: Damage, window: str) -> bool:
     lost is a character like any other: the window is judged as lossless, with
     the marker as the reader's own byte for it (a real ``?``).
     """
-    if not could_hold(damage, window):
-        return False
+    return could_hold(damage, window) and markers_can_be_lost(damage, window)
+
+
+def markers_can_be_lost(damage: Damage, window: str) -> bool:
+    """The part of :func:`could_repair` that :func:`could_hold` does not ask."""
     reading = damage.reading
     marker = reading.marker
     if (

@@ -467,17 +467,16 @@ def _search_utf8(
 
 
 class _Ranker:
-    """Scores readings of a region by the model, after the text on its left.
+    """Scores readings of a region by the model, after the text on its left, for a
+    region with too many readings to list (see :data:`_RANKED`).
 
-    A Windows decoder's marker swallows two bytes, so two markers side by side
-    (``縺・・``, for いの) stand for four lost bytes and hundreds of thousands of
-    valid readings. Only the model can say which few are worth keeping.
+    ``only``, if given, is what the characters a lost stretch completes must match.
     """
 
-    def __init__(self, model: CharModel, left: str, only: str = "") -> None:
+    def __init__(self, model: CharModel, left: str, only: re.Pattern[str] | None = None) -> None:
         self.model = model
         self.left = ("\n\n" + left)[-2:]
-        self.only = only  # a key of _ONLY: the characters a fill may make, or "" for any
+        self.only = only
 
     def likely_fills(self, tail: bytes, fills: _Fills) -> list[tuple[tuple[int, ...], str]]:
         """The fills that complete the character begun by ``tail``, each with the
@@ -494,7 +493,7 @@ class _Ranker:
             return held[1]
         done: dict[str, list[tuple[int, ...]]] = {}
         got: list[tuple[tuple[int, ...], str]] = []
-        only = _ONLY.get(self.only)
+        only = self.only
         for fill in fills:
             raw = tail + bytes(fill)
             cut = _complete_prefix(raw)
@@ -514,36 +513,34 @@ class _Ranker:
         return got
 
 
-_LIKELY: dict[tuple[bytes, int, str], tuple[_Fills, list[tuple[tuple[int, ...], str]]]] = {}
+_LIKELY: dict[
+    tuple[bytes, int, re.Pattern[str] | None], tuple[_Fills, list[tuple[tuple[int, ...], str]]]
+] = {}
 _LIKELY_MAX = 512
 _REGION_BEAM = 64  # readings of an over-large region kept for the island's beam
 _BEAM_BUDGET = 50_000  # fills an over-large region may weigh
-# Where a region's readings are too many to list, the model ranks them for these
-# readers, in regions of this many markers (one marker never has too many readings,
-# and ranking ties the cached search to the left context):
-# * Windows Shift-JIS, two markers side by side (縺・・, each hiding a byte pair);
-# * EUC-KR with U+FFFD, up to five: UTF-8 Hangul read as EUC-KR loses whole
-#   syllables (대한 loses all six bytes), which only the model can put back.
+_BEAM_CHARS = 16  # most frequent characters a lost stretch may complete, per prefix
+# The readers whose regions are ranked by the model when they have too many
+# readings to list: (fewest markers, most markers, what a fill must complete).
+# One marker never has too many readings, and ranking ties the cached search to
+# the left context, so only these regions are ranked:
+# * Windows Shift-JIS, two markers side by side (縺・・ for いの, each hiding a
+#   byte pair: hundreds of thousands of readings);
+# * EUC-KR with U+FFFD, up to five: UTF-8 Hangul read that way loses whole
+#   syllables (대한 loses all six bytes). Their fills must be Hangul: for Chinese
+#   read as EUC-KR they would be symbols and other scripts that happen to score.
 # Windows GBK, Big5 and EUC-KR leave far more byte pairs unmapped; on evaldev their
 # ranked regions ran out of budget 3 times in 4 and changed no result exactly,
 # while doubling the time of those kinds.
-# The third field names the characters a ranked fill may make: what lost Hangul
-# bytes stood for is Hangul; elsewhere (Chinese read as EUC-KR) the fills would
-# be symbols and other scripts that only happen to score.
-_RANKED: dict[Reading, tuple[int, int, str]] = {
-    Reading("sjis", "cp932", "windows"): (2, 2, ""),
-    Reading("euckr", "cp949", "replace"): (2, 5, "hangul"),
+_RANKED: dict[Reading, tuple[int, int, re.Pattern[str] | None]] = {
+    Reading("sjis", "cp932", "windows"): (2, 2, None),
+    Reading("euckr", "cp949", "replace"): (2, 5, re.compile("[\uac00-\ud7a3]+")),
 }
-_ONLY = {"hangul": re.compile("[\uac00-\ud7a3]+")}
 
 
 def _lost_limit(reading: Reading) -> int:
     """The most markers one region of this reader may hold."""
-    ranked = _RANKED.get(reading)
-    return _MAX_UNKNOWNS_PER_REGION if ranked is None else max(ranked[1], _MAX_UNKNOWNS_PER_REGION)
-
-
-_BEAM_CHARS = 16  # most frequent characters a lost stretch may complete, per prefix
+    return max(_MAX_UNKNOWNS_PER_REGION, _RANKED.get(reading, (0, 0, None))[1])
 
 
 def _complete_prefix(raw: bytes) -> int:
@@ -686,10 +683,11 @@ class _Walker:
         n = self.n
         isl = 0
         k = 0
+        # The ranker reads the island so far from _parts, so it is the same list.
         parts: list[str | Region] = []
+        self._parts = parts
         aligned_k, aligned_parts = 0, 0
         while k < n:
-            self._parts = parts
             step = self._char_at(k)
             if step is not None:
                 piece, k = step
@@ -705,6 +703,7 @@ class _Walker:
                 restart += 1
             isl = k = aligned_k = restart
             parts, aligned_parts = [], 0
+            self._parts = parts
         if aligned_k > isl:
             yield from self._emit(isl, aligned_k, parts[:aligned_parts])
 
@@ -746,7 +745,7 @@ class _Walker:
             return bytes(seq).decode("utf-8"), k + n
         return self._utf8_region(k)
 
-    def _ranker(self, only: str) -> _Ranker:
+    def _ranker(self, only: re.Pattern[str] | None) -> _Ranker:
         """A model ranking for this region's readings, after the characters the
         island has read so far (none if a lost stretch comes right before)."""
         from textfix.score import get_model
@@ -793,8 +792,6 @@ class _Walker:
             # The parse cannot go on into that byte, so the damage ends here and the
             # byte after it was never seen by the same decoder.
             after = -1
-        # Only a Windows reader's two-byte markers make regions too large to list
-        # in full that are still worth ranking (one marker per byte otherwise).
         region = slots[k:end]
         rank = None
         ranked = _RANKED.get(self.reading)
