@@ -14,6 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from textfix import gate
+from textfix.artifacts import markers, pinyin, punctuation
 from textfix.codecs import DAMAGES, Damage
 from textfix.config import DEFAULT
 from textfix.repair.precheck import could_hold, could_repair
@@ -66,6 +67,37 @@ def test_fused_trigger_names_the_lines_the_separate_ones_do(text: str) -> None:
     assert list(gate.damaged_lines(text)) == (
         [] if text.isascii() else _lines_by_separate_scans(text)
     )
+
+
+# Characters the stage triggers (markers, pinyin, doubled punctuation) look for.
+_STAGE_ALPHABET = _TRIGGER_ALPHABET + "锟斤拷烫屯,，。、(（)）lánhuìjīng藍會經"
+
+
+def _stages_one_by_one(text: str) -> bool:
+    """maybe_damaged as it was written: each stage's own trigger in turn."""
+    if text.isascii():
+        return False
+    codec = any(p.search(text) for p in _separate_triggers()) or gate.utf8_run(text)
+    return bool(
+        codec or markers.triggered(text) or pinyin.triggered(text) or punctuation.triggered(text)
+    )
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet=_STAGE_ALPHABET, max_size=200))
+def test_fused_stage_trigger_answers_as_the_stages_do(text: str) -> None:
+    assert gate.maybe_damaged(text) == _stages_one_by_one(text)
+    codec = any(p.search(text) for p in _separate_triggers()) or gate.utf8_run(text)
+    assert gate.has_codec_trigger(text) == (not text.isascii() and bool(codec))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=_STAGE_ALPHABET, max_size=60))
+def test_comma_led_doubled_punctuation_trigger_matches_the_pair_pattern(text: str) -> None:
+    fused = re.compile("".join(punctuation.TRIGGER_PARTS))
+    pinyin_parts = re.compile("".join(pinyin.TRIGGER_PARTS))
+    assert bool(fused.search(text)) == punctuation.triggered(text)
+    assert bool(pinyin_parts.search(text)) == pinyin.triggered(text)
 
 
 @settings(max_examples=300, deadline=None)

@@ -14,6 +14,7 @@ from typing import Any
 from textfix.config import Config, resolve
 from textfix.findings import Explained, Finding, Step
 from textfix.pipeline import apply_plan
+from textfix.pipeline import fix as _fix
 from textfix.pipeline import run as _run
 
 __all__ = [
@@ -43,7 +44,7 @@ def fix_text(text: str, config: Config | None = None, **overrides: Any) -> str:
 
     Clean text comes back unchanged (the same object).
     """
-    return _run(text, _config(config, overrides)).text
+    return _fix(text, _config(config, overrides))
 
 
 def fix_and_explain(text: str, config: Config | None = None, **overrides: Any) -> Explained:
@@ -59,7 +60,7 @@ def scan(text: str, config: Config | None = None, **overrides: Any) -> list[Find
 def fix_batch(texts: Iterable[str], config: Config | None = None, **overrides: Any) -> list[str]:
     """Fix many texts with one resolved config (for dataset engines)."""
     cfg = _config(config, overrides)
-    return [_run(t, cfg).text for t in texts]
+    return [_fix(t, cfg) for t in texts]
 
 
 def __getattr__(name: str) -> Any:

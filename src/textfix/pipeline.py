@@ -129,16 +129,38 @@ def run(text: str, config: Config) -> Explained:
     return _run_gated(text, config)
 
 
+def fix(text: str, config: Config) -> str:
+    """``run(text, config).text``, with no result object built for a clean short text."""
+    if len(text) < _SEGMENT_MIN and not _has_work(text, config):
+        return text
+    return run(text, config).text
+
+
+def _has_work(text: str, config: Config) -> bool:
+    return gate.maybe_damaged(text) or _opted_in(config, text)
+
+
 def _run_gated(text: str, config: Config) -> Explained:
-    if not gate.maybe_damaged(text) and not _opted_in(config, text):
+    if not _has_work(text, config):
         return Explained(text, [], [])
     return _run_whole(text, config)
 
 
+# The last config asked about and its answer: every clean text asks, almost always
+# with the same config object, and an identity test is cheaper than hashing it.
+_NORMALIZE_MEMO: tuple[Config | None, bool] = (None, False)
+
+
 def _normalize_enabled(config: Config) -> bool:
+    global _NORMALIZE_MEMO
+    memo = _NORMALIZE_MEMO
+    if memo[0] is config:
+        return memo[1]
     from textfix import normalize
 
-    return normalize.any_enabled(config)
+    enabled = normalize.any_enabled(config)
+    _NORMALIZE_MEMO = (config, enabled)
+    return enabled
 
 
 def _segments(text: str) -> list[tuple[int, int]] | None:
@@ -226,11 +248,11 @@ def _run_whole(text: str, config: Config) -> Explained:
 
 def _opted_in(config: Config, text: str) -> bool:
     """Opt-in normalizations have triggers of their own, outside the damage gate."""
+    if not config.cjk_punctuation:
+        return _normalize_enabled(config)
     from textfix.artifacts import punctuation
 
-    if _normalize_enabled(config):
-        return True
-    return config.cjk_punctuation and punctuation.triggered_ascii_in_cjk(text)
+    return _normalize_enabled(config) or punctuation.triggered_ascii_in_cjk(text)
 
 
 def apply_plan(text: str, steps: Iterable[Step | dict]) -> str:

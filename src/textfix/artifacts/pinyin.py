@@ -25,6 +25,11 @@ _PINYIN = "a-zü\u00eaāáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜńňǹḿ\
 _ANNOTATION_RE = re.compile(
     rf"(?:\((?<=[{_HAN}]\()([{_PINYIN}]{{1,8}})\)|（(?<=[{_HAN}]（)([{_PINYIN}]{{1,8}})）)"
 )
+# The same test as (leading class, rest), for the gate to fuse with the others.
+TRIGGER_PARTS = (
+    "[(（]",
+    rf"(?:(?<=[{_HAN}]\()[{_PINYIN}]{{1,8}}\)|(?<=[{_HAN}]（)[{_PINYIN}]{{1,8}}）)",
+)
 
 _T2S: Any = None
 

@@ -45,6 +45,10 @@ def _cjk_lookbehind(width: int) -> str:
 # context check is a lookbehind after the literal so the scan skips on the comma.
 # A third comma makes an ellipsis-like run, which is not ours to shorten.
 _DOUBLED_RE = re.compile(rf"(?:,[,，。、]|，,){_cjk_lookbehind(2)}(?![,，])")
+# The same test as (leading class, rest), for the gate to fuse with the others. It
+# leads with the ASCII comma alone (for ，, the second character): the gate stops
+# at every leading character, and ， is one of the commonest characters in Chinese.
+TRIGGER_PARTS = ("[,]", rf"(?:[,，。、]|(?<=，,)){_cjk_lookbehind(2)}(?![,，])")
 _FULLWIDTH_DOUBLED_RE = re.compile(rf"，[，。、]{_cjk_lookbehind(2)}(?![,，])")
 
 # ASCII parentheses count as context here; _single_findings keeps only those that
