@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from textfix.codecs import DAMAGES, Reading
 from textfix.repair import roundtrip as rt
+from textfix.score import get_model
 
 READINGS = sorted(
     {d.reading for d in DAMAGES if d.source.is_utf8 and d.reading.double_byte},
@@ -162,3 +163,24 @@ def test_lost_hangul_is_put_back_as_hangul() -> None:
     assert "대한".encode() in ranked
     for raw in ranked:
         assert all("\uac00" <= ch <= "\ud7a3" for ch in raw.decode("utf-8"))
+
+
+def test_damage_may_end_before_bytes_that_do_not_continue_it() -> None:
+    # 行 in GBK (D0 D0) is no UTF-8 character; 影 (D3 B0) is UTF-8 for Ӱ, which is
+    # what the clean character after a damaged stretch often turns into.
+    assert rt._may_end_here([0xE7, 0x94, rt.UNKNOWN, 0xD0, 0xD0], 3)
+    assert rt._may_end_here([0xE7, 0x94, rt.UNKNOWN, 0xD3, 0xB0], 3)
+    # A 3-byte character, or one still open at a lost byte, is damage going on.
+    assert not rt._may_end_here([0xE7, 0x94, rt.UNKNOWN, 0xE5, 0xBD, 0xB1], 3)
+    assert not rt._may_end_here([0xE7, 0x94, rt.UNKNOWN, 0xE5, rt.UNKNOWN], 3)
+
+
+def test_a_clean_character_is_given_back_to_the_text() -> None:
+    # 公园 read as GBK, then clean 散步: 散 is C9 A2 in GBK, UTF-8 for ɢ.
+    garbled = "今天我们一起去公园".encode().decode("gbk", "replace").replace("\ufffd", "?")
+    damage = next(d for d in DAMAGES if d.kind == "utf8_as_gbk_q")
+    text = garbled + "散步吧。"
+    rt.METER.start(len(text))
+    fixes = [r.fix for r in rt.propose(text, damage, get_model(), 0, len(text))]
+    assert "今天我们一起去公园" in fixes
+    assert not any("ɢ" in fix for fix in fixes)

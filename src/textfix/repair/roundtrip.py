@@ -50,6 +50,9 @@ class Island:
     start: int  # character offsets into the scanned text
     end: int
     parts: list[str | Region]
+    bounds: tuple[int, ...] = ()
+    """Per part, the text offset where it ends, or -1 where that is inside a
+    character of the text (the island could not stop there)."""
 
     @property
     def lossy(self) -> bool:
@@ -220,6 +223,28 @@ def _utf8_len(b: int) -> int:
 
 def _is_cont(b: int) -> bool:
     return 0x80 <= b <= 0xBF
+
+
+def _may_end_here(slots: list[int], k: int) -> bool:
+    """Could the damage end before slot ``k``?
+
+    Yes if the known bytes from ``k`` on do not begin a well-formed UTF-8
+    character, or begin a 2-byte one: the clean character after a damaged stretch
+    often encodes as such a pair (影 is D3 B0 in GBK, and D3 B0 is UTF-8 for Ӱ),
+    and the island's edge is trimmed back to the clean text later if it reads
+    better (:func:`_trim_edges`).
+    """
+    state = (0, 0x80, 0xBF)
+    for n, b in enumerate(slots[k : k + 4]):
+        if b < 0:
+            return False
+        step = _utf8_step(state, b)
+        if step is None:
+            return True
+        if step[0] == 0:
+            return n == 1
+        state = step
+    return False
 
 
 def _second_range(lead: int) -> tuple[int, int]:
@@ -685,6 +710,7 @@ class _Walker:
         k = 0
         # The ranker reads the island so far from _parts, so it is the same list.
         parts: list[str | Region] = []
+        ends: list[int] = []  # the slot after each part
         self._parts = parts
         aligned_k, aligned_parts = 0, 0
         while k < n:
@@ -692,22 +718,23 @@ class _Walker:
             if step is not None:
                 piece, k = step
                 parts.append(piece)
+                ends.append(k)
                 if k == n or self.starts[k]:
                     aligned_k, aligned_parts = k, len(parts)
                 continue
             # Parse failed at k: emit what ended on a shared boundary, restart after it.
             if aligned_k > isl:
-                yield from self._emit(isl, aligned_k, parts[:aligned_parts])
+                yield from self._emit(isl, aligned_k, parts[:aligned_parts], ends)
             restart = max(isl, aligned_k) + 1
             while restart < n and not self.starts[restart]:
                 restart += 1
             isl = k = aligned_k = restart
-            parts, aligned_parts = [], 0
+            parts, ends, aligned_parts = [], [], 0
             self._parts = parts
         if aligned_k > isl:
-            yield from self._emit(isl, aligned_k, parts[:aligned_parts])
+            yield from self._emit(isl, aligned_k, parts[:aligned_parts], ends)
 
-    def _emit(self, a: int, b: int, parts: list[str | Region]) -> Iterator[Island]:
+    def _emit(self, a: int, b: int, parts: list[str | Region], ends: list[int]) -> Iterator[Island]:
         if not any(isinstance(p, Region) or (p and max(p) > "\x7f") for p in parts):
             return
         regions = sum(isinstance(p, Region) for p in parts)
@@ -715,7 +742,9 @@ class _Walker:
             return  # more lost than kept: too little evidence to rebuild from
 
         end = self.owner[b - 1] + 1
-        yield Island(self.owner[a], end, parts)
+        n, starts, owner = self.n, self.starts, self.owner
+        bounds = tuple(owner[k - 1] + 1 if k == n or starts[k] else -1 for k in ends[: len(parts)])
+        yield Island(owner[a], end, parts, bounds)
 
     # One character (or one region) starting at slot k: (piece, next k) or None.
     def _char_at(self, k: int) -> tuple[str | Region, int] | None:
@@ -792,6 +821,12 @@ class _Walker:
             # The parse cannot go on into that byte, so the damage ends here and the
             # byte after it was never seen by the same decoder.
             after = -1
+        elif 0 <= after and self.reading.policy != "windows" and _may_end_here(slots, end):
+            # The damaged text may have ended with the region, which may then end in
+            # a lone lead byte, as at the end of the text (鑻?雄: 英 cut after
+            # E8 8B B1, then clean text). A Windows marker may already stand for a
+            # byte pair, and lone leads there only add readings.
+            after = -2
         region = slots[k:end]
         rank = None
         ranked = _RANKED.get(self.reading)
@@ -1302,6 +1337,59 @@ def _fold(text: str) -> str:
     )
 
 
+# A character of the 2-byte UTF-8 range (Latin letters, IPA, Greek, Cyrillic ...).
+# The bytes of one double-byte CJK character often parse as one of these, so the
+# clean character right after (or before) a damaged stretch can join its island
+# (公园 + 散步 -> 公园ɢ步, where 散 is C9 A2 in GBK, and C9 A2 is UTF-8 for ɢ).
+_TWO_BYTE_UTF8 = re.compile("[\u0080-\u07ff]")
+
+
+def _trim_edges(
+    text: str,
+    island: Island,
+    best: str,
+    masked: str,
+    start: int,
+    end: int,
+    model: CharModel,
+) -> tuple[str, str, int, int, int]:
+    """Give back edge characters the island took from the clean text beside it.
+
+    An edge part that reads as a 2-byte UTF-8 character and ends (or starts) on a
+    character boundary of the text is dropped when the text as written scores
+    better there than the reading does. Returns the new best, masked, start, end
+    and the number of best's characters dropped on the left.
+    """
+    parts, bounds = island.parts, island.bounds
+    hi = len(parts)
+    while hi > 1 and bounds[hi - 2] >= 0:
+        piece = parts[hi - 1]
+        if not isinstance(piece, str) or not _TWO_BYTE_UTF8.search(piece):
+            break
+        cut = bounds[hi - 2]
+        after = text[end : end + 2]
+        keep = best[: len(best) - len(piece)]
+        if model.score(keep[-2:] + text[cut:end] + after) <= model.score(keep[-2:] + piece + after):
+            break
+        best, masked, end, hi = keep, masked[: len(masked) - len(piece)], cut, hi - 1
+    dropped = 0
+    lo = 0
+    while lo < hi - 1 and bounds[lo] >= 0:
+        piece = parts[lo]
+        if not isinstance(piece, str) or not _TWO_BYTE_UTF8.search(piece):
+            break
+        cut = bounds[lo]
+        before = text[max(0, start - 2) : start]
+        rest = best[len(piece) :]
+        if model.score(before + text[start:cut] + rest[:2]) <= model.score(
+            before + piece + rest[:2]
+        ):
+            break
+        best, masked, start, lo = rest, masked[len(piece) :], cut, lo + 1
+        dropped += len(piece)
+    return best, masked, start, end, dropped
+
+
 def _judge(
     text: str, island: Island, damage: Damage, model: CharModel, keep_margin: float
 ) -> Repair | None:
@@ -1322,9 +1410,13 @@ def _judge(
     best, masked, n_masked, choices = _choose(
         island.parts, left, right, model, keep_margin, foreign, opened
     )
+    trimmed = 0
+    if island.bounds:
+        best, masked, start, end, trimmed = _trim_edges(
+            text, island, best, masked, start, end, model
+        )
     garbled = text[start:end]
     # Trim characters the repair leaves as they were (usually ASCII at the edges).
-    trimmed = 0
     while len(best) > 1 and garbled and best[0] == garbled[0] and masked[0] == best[0]:
         best, masked, garbled = best[1:], masked[1:], garbled[1:]
         start += 1
