@@ -239,3 +239,17 @@ def test_short_text_gets_the_structural_utf8_test() -> None:
     assert not gate.utf8_run("说明")  # its GBK bytes are not UTF-8
     # Only short texts pay for it.
     assert not gate.utf8_run("x" * gate.SHORT_TEXT + "说明".encode().decode("gbk"))
+
+
+def test_one_line_is_read_as_one_legacy_encoding() -> None:
+    # Shift-JIS read as cp1252 explains most of the line; an EUC-KR reading of a
+    # stretch it could not take is not added, a repair of another family still is.
+    from textfix.detect import _select
+    from textfix.repair.roundtrip import Repair
+
+    lead = Repair(0, 40, "x" * 20, "sjis_as_cp1252", 300.0)
+    korean = Repair(40, 52, "y" * 6, "euckr_as_cp1252", 70.0)
+    latin = Repair(60, 64, "é", "utf8_as_cp1252", 20.0)
+    assert _select([lead, korean, latin], 0.0) == [lead, latin]
+    # Alone, the EUC-KR reading stands.
+    assert _select([korean], 0.0) == [korean]

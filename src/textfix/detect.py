@@ -444,8 +444,23 @@ def _select(cands: list[Repair], margin: float) -> list[Repair]:
     totals = {k: sum(r.gain for r in _greedy(v, margin, [])) for k, v in by_kind.items()}
     lead = max(totals, key=lambda k: totals[k])
     chosen = _greedy(by_kind[lead], margin, [])
+    if family_of_kind(lead) == "legacy_latin":
+        # One line was written in one legacy encoding: where Shift-JIS read as
+        # cp1252 explains most of it, an EUC-KR reading of a stretch it left (its
+        # lost bytes cut the Shift-JIS reading short) is Hangul made of garbage.
+        source = _source_of(lead)
+        cands = [
+            c
+            for c in cands
+            if family_of_kind(c.kind) != "legacy_latin" or _source_of(c.kind) == source
+        ]
     chosen = _greedy(cands, margin, chosen)
     return sorted(chosen, key=lambda r: r.start)
+
+
+def _source_of(kind: str) -> str:
+    """The encoding the text was written in: ``sjis`` for ``sjis_as_cp1252``."""
+    return kind.split("+", 1)[0].split("_as_", 1)[0]
 
 
 _GAP = frozenset("\ufffd? ")  # what may separate two pieces of one misread run

@@ -27,7 +27,9 @@ from textfix.score.model import CharModel
 UNKNOWN = -1
 _MISSING = b"<missing>"
 # Characters real text does not hold: C1 controls, private use, halfwidth katakana.
-_SUSPECT = re.compile("[\x80-\x9f\ue000-\uf8ff\uff61-\uff9f]")
+# Signs of damage a repair must not add: C1 and C0 controls (tab and line breaks
+# aside), private use, halfwidth katakana.
+_SUSPECT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ue000-\uf8ff\uff61-\uff9f]")
 _LATIN_READERS = frozenset({"latin-1", "cp1252", "sloppy-windows-1252"})
 _MAX_REGION_CANDIDATES = 8192
 _SEARCH_BUDGET = 40_000
