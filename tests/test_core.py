@@ -253,3 +253,16 @@ def test_one_line_is_read_as_one_legacy_encoding() -> None:
     assert _select([lead, korean, latin], 0.0) == [lead, latin]
     # Alone, the EUC-KR reading stands.
     assert _select([korean], 0.0) == [korean]
+
+
+EDGES = load_cases("edges.json")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", EDGES, ids=[c["label"] for c in EDGES])
+def test_damage_ending_before_clean_text(case: dict) -> None:
+    """scripts/make_edge_cases.py: the repaired ones stay repaired; every one replays."""
+    ex = fix_and_explain(case["garbled"])
+    assert apply_plan(case["garbled"], ex.steps) == ex.text
+    if case["expect"] == "fixed":
+        assert ex.text == case["fixed"]
