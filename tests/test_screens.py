@@ -18,7 +18,14 @@ from textfix.artifacts import markers, pinyin, punctuation
 from textfix.codecs import DAMAGES, Damage
 from textfix.config import DEFAULT
 from textfix.repair.precheck import could_hold, could_repair
-from textfix.repair.roundtrip import METER, propose
+from textfix.repair.roundtrip import (
+    METER,
+    RunKey,
+    SlotRun,
+    _source_chars,
+    _source_tables,
+    propose,
+)
 from textfix.score import get_model
 
 _CJK = "\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff"
@@ -165,3 +172,67 @@ def test_could_repair_never_skips_an_acceptable_repair(case: tuple[Damage, str])
     METER.start(len(window))
     repairs = propose(window, damage, get_model(), 0, len(window), DEFAULT.keep_uncertain)
     assert all(r.gain < DEFAULT.margin for r in repairs), [(r.fix, r.gain) for r in repairs]
+
+
+@st.composite
+def _any_damage_windows(draw: st.DrawFn) -> tuple[Damage, str]:
+    """A window as in :func:`_windows`, under any damage the engine tries."""
+    damage = draw(st.sampled_from(DAMAGES))
+    pieces = []
+    for _ in range(draw(st.integers(1, 8))):
+        word = draw(st.sampled_from(_WORDS))
+        if draw(st.booleans()):
+            try:
+                word = damage.garble(word)
+            except UnicodeError:
+                pass  # the source encoding cannot hold the word: keep it clean
+        pieces.append(word + draw(st.sampled_from(_GLUE)))
+    return damage, "".join(pieces)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_any_damage_windows(), st.sampled_from([DEFAULT.margin, 0.0, -20.0]))
+def test_gain_floor_keeps_every_repair_that_reaches_it(
+    case: tuple[Damage, str], floor: float
+) -> None:
+    """``propose`` with a floor leaves islands before the inverse check; it must still
+    return every repair at or above the floor, and nothing the search without it
+    would not (find_damage asks for the plain margin on the line itself)."""
+    damage, window = case
+    model = get_model()
+    METER.start(len(window))
+    full = propose(window, damage, model, 0, len(window), DEFAULT.keep_uncertain)
+    METER.start(len(window))
+    floored = propose(window, damage, model, 0, len(window), DEFAULT.keep_uncertain, floor)
+    assert all(r in full for r in floored)
+    assert [r for r in full if r.gain >= floor] == [r for r in floored if r.gain >= floor]
+
+
+def test_source_chars_decode_as_the_codec_does() -> None:
+    """The walker's lookup tables give what decoding each byte or pair gives."""
+    for source in {d.source for d in DAMAGES if not d.source.is_utf8}:
+        singles, pairs, _leads = _source_tables(source)
+        single_chars, pair_chars = _source_chars(source)
+        for b in range(256):
+            assert single_chars[b] == (bytes([b]).decode(source.codec) if singles[b] else None)
+        assert set(pair_chars) == pairs
+        for pair, ch in pair_chars.items():
+            assert bytes([pair >> 8, pair & 0xFF]).decode(source.codec) == ch
+
+
+@settings(max_examples=100, deadline=None)
+@given(_any_damage_windows())
+def test_runs_shared_between_damages_change_no_proposal(case: tuple[Damage, str]) -> None:
+    """Damages read by the same reader share its byte runs on one text; every damage
+    must still propose what it proposes alone."""
+    _damage, window = case
+    model = get_model()
+    shared: dict[RunKey, list[SlotRun]] = {}
+    for damage in DAMAGES:
+        METER.start(len(window))
+        alone = propose(window, damage, model, 0, len(window), DEFAULT.keep_uncertain)
+        METER.start(len(window))
+        together = propose(
+            window, damage, model, 0, len(window), DEFAULT.keep_uncertain, shared=shared
+        )
+        assert together == alone, damage.kind

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import re
 
-from textfix.codecs import Damage
+from textfix.codecs import Damage, Reading
 
 _SEQ = rb"(?:[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3})"
 # Two sequences in a row, or one followed by an ASCII byte the reader took as the
@@ -124,8 +124,17 @@ def line_could_hold(damage: Damage, line: str, rare: set[str]) -> bool:
     if not damage.source.is_utf8 or "\ufffd" in line or "?" in line:
         return True
     reading = damage.reading
+    fits = _FITS.setdefault(reading, {})
     for ch in rare:
-        raw = reading.char_bytes(ch)
-        if raw is not None and _fits_utf8(raw):
+        got = fits.get(ch)
+        if got is None:
+            raw = reading.char_bytes(ch)
+            got = fits[ch] = raw is not None and _fits_utf8(raw)
+        if got:
             return True
     return False
+
+
+# Per reader, whether it can make each rare character seen so far out of UTF-8: the
+# same characters come back on every line of a text in a rare script.
+_FITS: dict[Reading, dict[str, bool]] = {}
