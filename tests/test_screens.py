@@ -8,6 +8,7 @@ never skip a reading that proposes a repair the engine could accept.
 
 from __future__ import annotations
 
+import contextlib
 import re
 
 from hypothesis import given, settings
@@ -24,6 +25,9 @@ from textfix.repair.roundtrip import (
     SlotRun,
     _source_chars,
     _source_tables,
+    _utf8_len,
+    _utf8_step,
+    _whole_utf8,
     propose,
 )
 from textfix.score import get_model
@@ -103,7 +107,8 @@ def test_fused_stage_trigger_answers_as_the_stages_do(text: str) -> None:
 def test_comma_led_doubled_punctuation_trigger_matches_the_pair_pattern(text: str) -> None:
     fused = re.compile("".join(punctuation.TRIGGER_PARTS))
     pinyin_parts = re.compile("".join(pinyin.TRIGGER_PARTS))
-    assert bool(fused.search(text)) == punctuation.triggered(text)
+    assert bool(fused.search(text)) == bool(punctuation._DOUBLED_RE.search(text))
+    assert punctuation.triggered(text) == bool(punctuation._DOUBLED_RE.search(text))
     assert bool(pinyin_parts.search(text)) == pinyin.triggered(text)
 
 
@@ -236,3 +241,64 @@ def test_runs_shared_between_damages_change_no_proposal(case: tuple[Damage, str]
             window, damage, model, 0, len(window), DEFAULT.keep_uncertain, shared=shared
         )
         assert together == alone, damage.kind
+
+
+def _validated_utf8(seq: list[int]) -> str | None:
+    """The walker's character as it was found before: a validator step per byte."""
+    state: tuple[int, int, int] | None = (0, 0, 0)
+    for b in seq:
+        state = _utf8_step(state, b) if state is not None else None
+    if state is None or state[0]:
+        return None
+    return bytes(seq).decode("utf-8")
+
+
+@settings(max_examples=2000, deadline=None)
+@given(
+    st.integers(0xC2, 0xF4),
+    st.lists(st.one_of(st.integers(0x70, 0xC8), st.integers(0, 255)), min_size=3, max_size=3),
+)
+def test_whole_utf8_decodes_as_the_validator_reads(lead: int, rest: list[int]) -> None:
+    seq = [lead, *rest[: _utf8_len(lead) - 1]]
+    assert _whole_utf8(seq) == _validated_utf8(seq)
+
+
+def test_whole_utf8_on_every_two_byte_sequence() -> None:
+    for lead in range(0xC2, 0xE0):
+        for b in range(256):
+            assert _whole_utf8([lead, b]) == _validated_utf8([lead, b])
+    assert _whole_utf8([0xEF, 0xBF, 0xBD]) == "\ufffd"
+
+
+def _proof_by_separate_scans(text: str) -> bool:
+    """gate.proof_of_damage as it was written: each trigger in turn."""
+    rare_question = gate._patterns()[2]
+    return bool(
+        gate._NEVER.search(text)
+        or gate.utf8_run(text)
+        or rare_question.search(text)
+        or gate.CUT_STREAM.search(text)
+        or gate.latin_evidence(text)
+        or gate.CYRILLIC_PAIR.search(text)
+    )
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet=_TRIGGER_ALPHABET, max_size=120))
+def test_fused_proof_of_damage_answers_as_the_separate_triggers(text: str) -> None:
+    assert gate.proof_of_damage(text) == _proof_by_separate_scans(text)
+
+
+def _encodable_prefix_by_trials(text: str, codec: str) -> bytes | None:
+    """gate._encodable_prefix as it was written: the longest prefix that encodes."""
+    for end in range(len(text), 0, -1):
+        with contextlib.suppress(UnicodeEncodeError):
+            return text[:end].encode(codec)
+    return None
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet=_TRIGGER_ALPHABET + "\U00020000\u00e9", max_size=8))
+def test_encodable_prefix_stops_at_the_first_unencodable_character(text: str) -> None:
+    for codec in gate._LEAD_CODECS:
+        assert gate._encodable_prefix(text, codec) == _encodable_prefix_by_trials(text, codec)

@@ -27,6 +27,7 @@ False
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from textfix.codecs import Damage, Reading
 
@@ -69,8 +70,13 @@ def _lossless_evidence(damage: Damage, window: str) -> bool:
     reading = damage.reading
     if reading.policy == "windows" and any(c in window for c in _WINDOWS_EXTRAS):
         return True
-    raw = window.encode(reading.codec, "replace")
-    return _UTF8_EVIDENCE.search(raw) is not None
+    return _utf8_evidence(reading.codec, window)
+
+
+@lru_cache(maxsize=256)
+def _utf8_evidence(codec: str, window: str) -> bool:
+    # The same window comes back under every error policy of a codec.
+    return _UTF8_EVIDENCE.search(window.encode(codec, "replace")) is not None
 
 
 def could_repair(damage: Damage, window: str) -> bool:

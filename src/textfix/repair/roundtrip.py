@@ -21,6 +21,8 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
+from itertools import repeat
+from typing import cast
 
 from textfix.codecs import Damage, Reading, Source, byte_alternatives, char_table
 from textfix.gate import latin_evidence
@@ -52,10 +54,7 @@ class Island:
     start: int  # character offsets into the scanned text
     end: int
     parts: list[str | Region]
-
-    @property
-    def lossy(self) -> bool:
-        return any(isinstance(p, Region) for p in self.parts)
+    lossy: bool  # some part is a Region (counted once, when the walker emits it)
 
 
 @dataclass
@@ -106,8 +105,7 @@ def _slots(
     owner: list[int] = []
     lost_run = 0
     limit = _lost_limit(reading)
-    for i in range(lo, hi):
-        ch = text[i]
+    for i, ch in enumerate(text[lo:hi], lo):
         if ch in markers:
             lost_run += 1
             if lost_run > limit:
@@ -124,7 +122,7 @@ def _slots(
             continue
         lost_run = 0
         raw: bytes | None
-        if ch in alternatives:
+        if alternatives and ch in alternatives:
             raw = _fitting(alternatives[ch], slots)
         else:
             raw = table.get(ch, _MISSING)
@@ -135,8 +133,8 @@ def _slots(
                 yield slots, owner
                 slots, owner = [], []
             continue
-        slots.extend(raw)
-        owner.extend([i] * len(raw))
+        slots += raw
+        owner += [i] * len(raw)
     if slots:
         yield slots, owner
 
@@ -250,6 +248,23 @@ def _utf8_step(state: tuple[int, int, int], b: int) -> tuple[int, int, int] | No
         return (0, 0, 0)
     lo, hi = _second_range(b)
     return (n - 1, lo, hi)
+
+
+_FFFD = [0xEF, 0xBF, 0xBD]
+
+
+def _whole_utf8(seq: list[int]) -> str | None:
+    """The character ``seq`` (as long as its lead byte says) encodes, or None if
+    it is not valid UTF-8.
+
+    One decode call instead of a validator step per byte: the walker asks this at
+    nearly every non-ASCII byte of every window. A valid sequence decodes to one
+    character; a broken one shows U+FFFD, which only EF BF BD really is.
+    """
+    ch = bytes(seq).decode("utf-8", "replace")
+    if len(ch) != 1 or (ch == "\ufffd" and seq != _FFFD):
+        return None
+    return ch
 
 
 _ASCII_SWALLOWED = [0x09, 0x0A, 0x0D, *range(0x20, 0x7F)]
@@ -664,6 +679,31 @@ def _pairs_after(reading: Reading, lead: int) -> frozenset[int]:
 # ------------------------------------------------------------------- the walkers
 
 
+_Tables = tuple[
+    Damage,
+    tuple[list[bool], frozenset[int], frozenset[int]],
+    tuple[list[str | None], dict[int, str]],
+    int,
+]
+_WALKER_TABLES: dict[int, _Tables] = {}
+
+
+def _walker_tables(damage: Damage) -> _Tables:
+    """The source's tables, its decoded characters and the reader's marker limit.
+
+    Looked up by identity, not by hashing the damage (three nested dataclasses):
+    a walker is made for every run of every window, most of them a few bytes long.
+    The entry holds the damage itself, so its id cannot be reused while cached.
+    """
+    got = _WALKER_TABLES.get(id(damage))
+    if got is None or got[0] is not damage:
+        source = damage.source
+        chars = _source_chars(source) if not source.is_utf8 else ([], {})
+        got = (damage, _source_tables(source), chars, _lost_limit(damage.reading))
+        _WALKER_TABLES[id(damage)] = got
+    return got
+
+
 class _Walker:
     """Parses one run of slots as the source encoding and yields islands."""
 
@@ -678,10 +718,8 @@ class _Walker:
         self.starts = [True, *map(operator.ne, owner[1:], owner)]
         # Byte that follows the run: -2 for end of text (a lone lead byte fails), -1 unknown.
         self.after = -2 if (owner[-1] + 1 >= text_end) else -1
-        self._pair_tables = _source_tables(self.source)
-        self._chars = _source_chars(self.source) if not self.source.is_utf8 else ([], {})
+        _damage, self._pair_tables, self._chars, self.lost_limit = _walker_tables(damage)
         self._parts: list[str | Region] = []  # what the island read before the slot in hand
-        self.lost_limit = _lost_limit(self.reading)
 
     def islands(self) -> Iterator[Island]:
         n = self.n
@@ -715,14 +753,14 @@ class _Walker:
             yield from self._emit(isl, aligned_k, parts[:aligned_parts])
 
     def _emit(self, a: int, b: int, parts: list[str | Region]) -> Iterator[Island]:
-        if not any(isinstance(p, Region) or (p and max(p) > "\x7f") for p in parts):
-            return
-        regions = sum(isinstance(p, Region) for p in parts)
+        regions = sum(map(isinstance, parts, repeat(Region)))  # map: C speed
+        if not regions and "".join(cast(list[str], parts)).isascii():
+            return  # ASCII alone: nothing in it was misread
         if regions > 2 and regions * 4 > len(parts) * 3:
             return  # more lost than kept: too little evidence to rebuild from
 
         end = self.owner[b - 1] + 1
-        yield Island(self.owner[a], end, parts)
+        yield Island(self.owner[a], end, parts, regions > 0)
 
     # _utf8_char and _dbcs_char: one character (or one region) starting at slot k,
     # as (piece, next k), or None.
@@ -740,12 +778,8 @@ class _Walker:
             seq = slots[k : k + n]
             if UNKNOWN in seq:
                 return self._utf8_region(k)
-            state: tuple[int, int, int] | None = (0, 0, 0)
-            for x in seq:
-                state = _utf8_step(state, x) if state is not None else None
-            if state is None or state[0]:
-                return None
-            return bytes(seq).decode("utf-8"), k + n
+            ch = _whole_utf8(seq)
+            return None if ch is None else (ch, k + n)
         return self._utf8_region(k)
 
     def _ranker(self, only: re.Pattern[str] | None) -> _Ranker:
@@ -1299,7 +1333,10 @@ _FOLDABLE = frozenset("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~")
 
 
 SlotRun = tuple[list[int], list[int]]
-RunKey = tuple[Reading, str, bool, int, int]
+RunKey = tuple[Reading | str, str, bool, int, int]
+# What makes the error policies of one codec read a window differently: their
+# markers, and the euro sign a Windows GBK decoder makes of 0x80.
+_POLICY_CHARS = "?\ufffd\u30fb\u20ac"
 
 
 def _runs(
@@ -1309,16 +1346,24 @@ def _runs(
 
     They depend on the reader and on whether a UTF-8 source picks among a
     character's byte sequences, not on the source itself: six sources are tried
-    under Latin-1, three under GBK. Nothing changes a run once it is made.
+    under Latin-1, three under GBK. In a window with no marker of any policy they
+    depend only on the codec, so UTF-8 read by GBK with U+FFFD, with ``?`` and by
+    Windows shares them too. Nothing changes a run once it is made.
     """
     extra = _CUT_MARKERS if damage.cut else ""
     utf8 = damage.source.is_utf8
+    reading = damage.reading
     if shared is None:
-        return list(_slots(text, lo, hi, damage.reading, extra, utf8))
-    key = (damage.reading, extra, utf8 and damage.reading.double_byte, lo, hi)
+        return list(_slots(text, lo, hi, reading, extra, utf8))
+    picks = utf8 and reading.double_byte and bool(byte_alternatives(reading))
+    window = text[lo:hi]
+    if any(c in window for c in _POLICY_CHARS):
+        key: RunKey = (reading, extra, picks, lo, hi)
+    else:
+        key = (reading.codec, "", picks, lo, hi)
     got = shared.get(key)
     if got is None:
-        got = shared[key] = list(_slots(text, lo, hi, damage.reading, extra, utf8))
+        got = shared[key] = list(_slots(text, lo, hi, reading, extra, utf8))
     return got
 
 
