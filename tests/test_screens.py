@@ -8,6 +8,7 @@ never skip a reading that proposes a repair the engine could accept.
 
 from __future__ import annotations
 
+import contextlib
 import re
 
 from hypothesis import given, settings
@@ -18,7 +19,17 @@ from textfix.artifacts import markers, pinyin, punctuation
 from textfix.codecs import DAMAGES, Damage
 from textfix.config import DEFAULT
 from textfix.repair.precheck import could_hold, could_repair
-from textfix.repair.roundtrip import METER, propose
+from textfix.repair.roundtrip import (
+    METER,
+    RunKey,
+    SlotRun,
+    _source_chars,
+    _source_tables,
+    _utf8_len,
+    _utf8_step,
+    _whole_utf8,
+    propose,
+)
 from textfix.score import get_model
 
 _CJK = "\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff"
@@ -96,7 +107,8 @@ def test_fused_stage_trigger_answers_as_the_stages_do(text: str) -> None:
 def test_comma_led_doubled_punctuation_trigger_matches_the_pair_pattern(text: str) -> None:
     fused = re.compile("".join(punctuation.TRIGGER_PARTS))
     pinyin_parts = re.compile("".join(pinyin.TRIGGER_PARTS))
-    assert bool(fused.search(text)) == punctuation.triggered(text)
+    assert bool(fused.search(text)) == bool(punctuation._DOUBLED_RE.search(text))
+    assert punctuation.triggered(text) == bool(punctuation._DOUBLED_RE.search(text))
     assert bool(pinyin_parts.search(text)) == pinyin.triggered(text)
 
 
@@ -165,3 +177,128 @@ def test_could_repair_never_skips_an_acceptable_repair(case: tuple[Damage, str])
     METER.start(len(window))
     repairs = propose(window, damage, get_model(), 0, len(window), DEFAULT.keep_uncertain)
     assert all(r.gain < DEFAULT.margin for r in repairs), [(r.fix, r.gain) for r in repairs]
+
+
+@st.composite
+def _any_damage_windows(draw: st.DrawFn) -> tuple[Damage, str]:
+    """A window as in :func:`_windows`, under any damage the engine tries."""
+    damage = draw(st.sampled_from(DAMAGES))
+    pieces = []
+    for _ in range(draw(st.integers(1, 8))):
+        word = draw(st.sampled_from(_WORDS))
+        if draw(st.booleans()):
+            try:
+                word = damage.garble(word)
+            except UnicodeError:
+                pass  # the source encoding cannot hold the word: keep it clean
+        pieces.append(word + draw(st.sampled_from(_GLUE)))
+    return damage, "".join(pieces)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_any_damage_windows(), st.sampled_from([DEFAULT.margin, 0.0, -20.0]))
+def test_gain_floor_keeps_every_repair_that_reaches_it(
+    case: tuple[Damage, str], floor: float
+) -> None:
+    """``propose`` with a floor leaves islands before the inverse check; it must still
+    return every repair at or above the floor, and nothing the search without it
+    would not (find_damage asks for the plain margin on the line itself)."""
+    damage, window = case
+    model = get_model()
+    METER.start(len(window))
+    full = propose(window, damage, model, 0, len(window), DEFAULT.keep_uncertain)
+    METER.start(len(window))
+    floored = propose(window, damage, model, 0, len(window), DEFAULT.keep_uncertain, floor)
+    assert all(r in full for r in floored)
+    assert [r for r in full if r.gain >= floor] == [r for r in floored if r.gain >= floor]
+
+
+def test_source_chars_decode_as_the_codec_does() -> None:
+    """The walker's lookup tables give what decoding each byte or pair gives."""
+    for source in {d.source for d in DAMAGES if not d.source.is_utf8}:
+        singles, pairs, _leads = _source_tables(source)
+        single_chars, pair_chars = _source_chars(source)
+        for b in range(256):
+            assert single_chars[b] == (bytes([b]).decode(source.codec) if singles[b] else None)
+        assert set(pair_chars) == pairs
+        for pair, ch in pair_chars.items():
+            assert bytes([pair >> 8, pair & 0xFF]).decode(source.codec) == ch
+
+
+@settings(max_examples=100, deadline=None)
+@given(_any_damage_windows())
+def test_runs_shared_between_damages_change_no_proposal(case: tuple[Damage, str]) -> None:
+    """Damages read by the same reader share its byte runs on one text; every damage
+    must still propose what it proposes alone."""
+    _damage, window = case
+    model = get_model()
+    shared: dict[RunKey, list[SlotRun]] = {}
+    for damage in DAMAGES:
+        METER.start(len(window))
+        alone = propose(window, damage, model, 0, len(window), DEFAULT.keep_uncertain)
+        METER.start(len(window))
+        together = propose(
+            window, damage, model, 0, len(window), DEFAULT.keep_uncertain, shared=shared
+        )
+        assert together == alone, damage.kind
+
+
+def _validated_utf8(seq: list[int]) -> str | None:
+    """The walker's character as it was found before: a validator step per byte."""
+    state: tuple[int, int, int] | None = (0, 0, 0)
+    for b in seq:
+        state = _utf8_step(state, b) if state is not None else None
+    if state is None or state[0]:
+        return None
+    return bytes(seq).decode("utf-8")
+
+
+@settings(max_examples=2000, deadline=None)
+@given(
+    st.integers(0xC2, 0xF4),
+    st.lists(st.one_of(st.integers(0x70, 0xC8), st.integers(0, 255)), min_size=3, max_size=3),
+)
+def test_whole_utf8_decodes_as_the_validator_reads(lead: int, rest: list[int]) -> None:
+    seq = [lead, *rest[: _utf8_len(lead) - 1]]
+    assert _whole_utf8(seq) == _validated_utf8(seq)
+
+
+def test_whole_utf8_on_every_two_byte_sequence() -> None:
+    for lead in range(0xC2, 0xE0):
+        for b in range(256):
+            assert _whole_utf8([lead, b]) == _validated_utf8([lead, b])
+    assert _whole_utf8([0xEF, 0xBF, 0xBD]) == "\ufffd"
+
+
+def _proof_by_separate_scans(text: str) -> bool:
+    """gate.proof_of_damage as it was written: each trigger in turn."""
+    rare_question = gate._patterns()[2]
+    return bool(
+        gate._NEVER.search(text)
+        or gate.utf8_run(text)
+        or rare_question.search(text)
+        or gate.CUT_STREAM.search(text)
+        or gate.latin_evidence(text)
+        or gate.CYRILLIC_PAIR.search(text)
+    )
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet=_TRIGGER_ALPHABET, max_size=120))
+def test_fused_proof_of_damage_answers_as_the_separate_triggers(text: str) -> None:
+    assert gate.proof_of_damage(text) == _proof_by_separate_scans(text)
+
+
+def _encodable_prefix_by_trials(text: str, codec: str) -> bytes | None:
+    """gate._encodable_prefix as it was written: the longest prefix that encodes."""
+    for end in range(len(text), 0, -1):
+        with contextlib.suppress(UnicodeEncodeError):
+            return text[:end].encode(codec)
+    return None
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet=_TRIGGER_ALPHABET + "\U00020000\u00e9", max_size=8))
+def test_encodable_prefix_stops_at_the_first_unencodable_character(text: str) -> None:
+    for codec in gate._LEAD_CODECS:
+        assert gate._encodable_prefix(text, codec) == _encodable_prefix_by_trials(text, codec)

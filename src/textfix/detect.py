@@ -10,6 +10,7 @@ only if its gain clears ``config.margin``.
 from __future__ import annotations
 
 import bisect
+import math
 import re
 from functools import cached_property
 
@@ -20,7 +21,7 @@ from textfix.codecs import DAMAGES, Damage
 from textfix.config import Config
 from textfix.findings import Finding
 from textfix.repair.precheck import could_hold, line_could_hold, markers_can_be_lost
-from textfix.repair.roundtrip import METER, Repair, propose
+from textfix.repair.roundtrip import METER, Repair, RunKey, SlotRun, propose
 from textfix.score import CharModel, get_model
 
 _MAX_EXPANSIONS = 6
@@ -165,9 +166,15 @@ def _margin(rep: Repair, config: Config, text: str | None = None) -> float:
     return config.margin * scale
 
 
-def _damages_for(line: str) -> list[Damage]:
+# Each damage with its reading's family and its calibration family, worked out
+# once: every searched line asks for them per damage.
+_Plan = tuple[Damage, str, str]
+_PLAN: tuple[_Plan, ...] = tuple((d, _family(d), _KIND_FAMILY[d.kind]) for d in DAMAGES)
+
+
+def _damages_for(line: str) -> list[_Plan]:
     fams = gate.families(line)
-    return [d for d in DAMAGES if _family(d) in fams]
+    return [plan for plan in _PLAN if plan[1] in fams]
 
 
 _REACH = 32  # characters of context searched on each side of a rare character
@@ -257,15 +264,20 @@ def _candidates(
     cjk_windows = [(lo, hi)] if structural else _windows(text, lo, hi)
     rare = {line[i] for i in gate.rare_chars(line)}
     cross_cjk_evidence: bool | None = None
-    for damage in damages:
-        if _family(damage) == "cjk" and not structural and not line_could_hold(damage, line, rare):
+    # On the line itself a repair below the plain margin is never used (every use
+    # in find_damage asks for at least that much); inside a repair, whether any
+    # repair was found at all decides what is searched next, so all are kept.
+    floor = config.margin if top else -math.inf
+    shared: dict[RunKey, list[SlotRun]] = {}
+    for damage, family, kind_family in damages:
+        if family == "cjk" and not structural and not line_could_hold(damage, line, rare):
             continue
-        if _KIND_FAMILY[damage.kind] == "cross_cjk":
+        if kind_family == "cross_cjk":
             if cross_cjk_evidence is None:
                 cross_cjk_evidence = "?" in line or "\ufffd" in line or gate.suspect_pair(line)
             if not cross_cjk_evidence:
                 continue
-        spans = cjk_windows if _family(damage) == "cjk" else [(lo, hi)]
+        spans = cjk_windows if family == "cjk" else [(lo, hi)]
         held = [(a, b) for a, b in spans if could_hold(damage, text[a:b])]
         # Only on the line itself, and only for the whole damage: there each damage
         # has its own allowance, so skipping one leaves the others' searches as
@@ -275,7 +287,7 @@ def _candidates(
         if top:
             METER.start(hi - lo)
         for a, b in held:
-            out.extend(propose(text, damage, model, a, b, config.keep_uncertain))
+            out.extend(propose(text, damage, model, a, b, config.keep_uncertain, floor, shared))
     return out
 
 
@@ -338,7 +350,7 @@ def _deeper(
 
 
 _SHORT_INNER = 12
-_INNER_UTF8 = [d for d in DAMAGES if _KIND_FAMILY[d.kind] == "from_utf8" and _family(d) == "cjk"]
+_INNER_UTF8 = [plan for plan in _PLAN if plan[2] == "from_utf8" and plan[1] == "cjk"]
 
 # An outer layer with more doubtful fills than this is searched as masked.
 _MAX_REFILLS = 8
@@ -531,8 +543,6 @@ def _clear(rep: Repair, spans: list[tuple[int, int]]) -> bool:
 
 
 def _confidence(gain: float, margin: float) -> float:
-    import math
-
     return round(1.0 - math.exp(-max(gain, 0.0) / max(margin, 1e-6)), 3)
 
 

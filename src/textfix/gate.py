@@ -217,14 +217,23 @@ def proof_of_damage(text: str) -> bool:
     A lead character (蟒, 娅, 闡) is also an ordinary if uncommon word of clean
     text, so on its own it only says where to look, not that damage is there.
     """
-    rare_question = _patterns()[2]
-    return bool(
-        _NEVER.search(text)
-        or utf8_run(text)
-        or rare_question.search(text)
-        or CUT_STREAM.search(text)
-        or latin_evidence(text)
-        or CYRILLIC_PAIR.search(text)
+    return _proof().search(text) is not None or utf8_run(text)
+
+
+@lru_cache(maxsize=1)
+def _proof() -> re.Pattern[str]:
+    """The triggers :func:`proof_of_damage` counts, fused into one scan (it is asked
+    of every line the gate lets through)."""
+    return fuse(
+        [
+            (f"[{_NEVER_CHARS}]", ""),
+            _cjk_parts()[2],
+            (f"[{_CUT_MARKS}]", _CUT_REST),
+            (f"[{_LATIN_HIGH}]", _LATIN_REST),
+            (f"[{_SJIS_LEAD}]", _SJIS_REST),
+            (f"[{_SYMBOL_LEAD}]", _LEAD_ASCII_REST),
+            ("[РС]", _CYR_REST),
+        ]
     )
 
 
@@ -266,12 +275,12 @@ def starts_utf8(text: str, at: int) -> bool:
 
 
 def _encodable_prefix(text: str, codec: str) -> bytes | None:
-    for end in range(len(text), 0, -1):
-        try:
-            return text[:end].encode(codec)
-        except UnicodeEncodeError:
-            continue
-    return None
+    """The bytes of ``text`` up to its first character ``codec`` cannot encode
+    (None if that is the first): the codecs here encode character by character."""
+    try:
+        return text.encode(codec) if text else None
+    except UnicodeEncodeError as err:
+        return text[: err.start].encode(codec) if err.start else None
 
 
 def has_codec_trigger(text: str) -> bool:

@@ -131,8 +131,9 @@ def run(text: str, config: Config) -> Explained:
 
 def fix(text: str, config: Config) -> str:
     """``run(text, config).text``, with no result object built for a clean short text."""
-    if len(text) < _SEGMENT_MIN and not _has_work(text, config):
-        return text
+    if len(text) < _SEGMENT_MIN:
+        # What run() does with a short text, without asking the gate a second time.
+        return _run_whole(text, config).text if _has_work(text, config) else text
     return run(text, config).text
 
 

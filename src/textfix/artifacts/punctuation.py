@@ -49,6 +49,9 @@ _DOUBLED_RE = re.compile(rf"(?:,[,，。、]|，,){_cjk_lookbehind(2)}(?![,，])
 # leads with the ASCII comma alone (for ，, the second character): the gate stops
 # at every leading character, and ， is one of the commonest characters in Chinese.
 TRIGGER_PARTS = ("[,]", rf"(?:[,，。、]|(?<=，,)){_cjk_lookbehind(2)}(?![,，])")
+# _DOUBLED_RE's matches, found by a scan that skips ahead on the ASCII comma alone:
+# every document that reaches the stages is asked, and most Chinese has no comma.
+_TRIGGER_RE = re.compile("".join(TRIGGER_PARTS))
 _FULLWIDTH_DOUBLED_RE = re.compile(rf"，[，。、]{_cjk_lookbehind(2)}(?![,，])")
 
 # ASCII parentheses count as context here; _single_findings keeps only those that
@@ -71,7 +74,7 @@ def triggered(text: str) -> bool:
     >>> triggered("召开,。蓝图"), triggered("a,,b"), triggered("召开。蓝图")
     (True, False, False)
     """
-    return _DOUBLED_RE.search(text) is not None
+    return _TRIGGER_RE.search(text) is not None
 
 
 def _collapse(pair: str) -> str:

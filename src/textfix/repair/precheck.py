@@ -27,8 +27,9 @@ False
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
-from textfix.codecs import Damage
+from textfix.codecs import Damage, Reading
 
 _SEQ = rb"(?:[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3})"
 # Two sequences in a row, or one followed by an ASCII byte the reader took as the
@@ -69,8 +70,13 @@ def _lossless_evidence(damage: Damage, window: str) -> bool:
     reading = damage.reading
     if reading.policy == "windows" and any(c in window for c in _WINDOWS_EXTRAS):
         return True
-    raw = window.encode(reading.codec, "replace")
-    return _UTF8_EVIDENCE.search(raw) is not None
+    return _utf8_evidence(reading.codec, window)
+
+
+@lru_cache(maxsize=256)
+def _utf8_evidence(codec: str, window: str) -> bool:
+    # The same window comes back under every error policy of a codec.
+    return _UTF8_EVIDENCE.search(window.encode(codec, "replace")) is not None
 
 
 def could_repair(damage: Damage, window: str) -> bool:
@@ -124,8 +130,17 @@ def line_could_hold(damage: Damage, line: str, rare: set[str]) -> bool:
     if not damage.source.is_utf8 or "\ufffd" in line or "?" in line:
         return True
     reading = damage.reading
+    fits = _FITS.setdefault(reading, {})
     for ch in rare:
-        raw = reading.char_bytes(ch)
-        if raw is not None and _fits_utf8(raw):
+        got = fits.get(ch)
+        if got is None:
+            raw = reading.char_bytes(ch)
+            got = fits[ch] = raw is not None and _fits_utf8(raw)
+        if got:
             return True
     return False
+
+
+# Per reader, whether it can make each rare character seen so far out of UTF-8: the
+# same characters come back on every line of a text in a rare script.
+_FITS: dict[Reading, dict[str, bool]] = {}

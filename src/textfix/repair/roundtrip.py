@@ -15,10 +15,14 @@ jointly along the island with the character model.
 
 from __future__ import annotations
 
+import math
+import operator
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache, lru_cache
+from itertools import repeat
+from typing import cast
 
 from textfix.codecs import Damage, Reading, Source, byte_alternatives, char_table
 from textfix.gate import latin_evidence
@@ -52,13 +56,10 @@ class Island:
     start: int  # character offsets into the scanned text
     end: int
     parts: list[str | Region]
+    lossy: bool  # some part is a Region (counted once, when the walker emits it)
     bounds: tuple[int, ...] = ()
     """Per part, the text offset where it ends, or -1 where that is inside a
     character of the text (the island could not stop there)."""
-
-    @property
-    def lossy(self) -> bool:
-        return any(isinstance(p, Region) for p in self.parts)
 
 
 @dataclass
@@ -109,8 +110,7 @@ def _slots(
     owner: list[int] = []
     lost_run = 0
     limit = _lost_limit(reading)
-    for i in range(lo, hi):
-        ch = text[i]
+    for i, ch in enumerate(text[lo:hi], lo):
         if ch in markers:
             lost_run += 1
             if lost_run > limit:
@@ -127,7 +127,7 @@ def _slots(
             continue
         lost_run = 0
         raw: bytes | None
-        if ch in alternatives:
+        if alternatives and ch in alternatives:
             raw = _fitting(alternatives[ch], slots)
         else:
             raw = table.get(ch, _MISSING)
@@ -138,8 +138,8 @@ def _slots(
                 yield slots, owner
                 slots, owner = [], []
             continue
-        slots.extend(raw)
-        owner.extend([i] * len(raw))
+        slots += raw
+        owner += [i] * len(raw)
     if slots:
         yield slots, owner
 
@@ -275,6 +275,23 @@ def _utf8_step(state: tuple[int, int, int], b: int) -> tuple[int, int, int] | No
         return (0, 0, 0)
     lo, hi = _second_range(b)
     return (n - 1, lo, hi)
+
+
+_FFFD = [0xEF, 0xBF, 0xBD]
+
+
+def _whole_utf8(seq: list[int]) -> str | None:
+    """The character ``seq`` (as long as its lead byte says) encodes, or None if
+    it is not valid UTF-8.
+
+    One decode call instead of a validator step per byte: the walker asks this at
+    nearly every non-ASCII byte of every window. A valid sequence decodes to one
+    character; a broken one shows U+FFFD, which only EF BF BD really is.
+    """
+    ch = bytes(seq).decode("utf-8", "replace")
+    if len(ch) != 1 or (ch == "\ufffd" and seq != _FFFD):
+        return None
+    return ch
 
 
 _ASCII_SWALLOWED = [0x09, 0x0A, 0x0D, *range(0x20, 0x7F)]
@@ -689,6 +706,31 @@ def _pairs_after(reading: Reading, lead: int) -> frozenset[int]:
 # ------------------------------------------------------------------- the walkers
 
 
+_Tables = tuple[
+    Damage,
+    tuple[list[bool], frozenset[int], frozenset[int]],
+    tuple[list[str | None], dict[int, str]],
+    int,
+]
+_WALKER_TABLES: dict[int, _Tables] = {}
+
+
+def _walker_tables(damage: Damage) -> _Tables:
+    """The source's tables, its decoded characters and the reader's marker limit.
+
+    Looked up by identity, not by hashing the damage (three nested dataclasses):
+    a walker is made for every run of every window, most of them a few bytes long.
+    The entry holds the damage itself, so its id cannot be reused while cached.
+    """
+    got = _WALKER_TABLES.get(id(damage))
+    if got is None or got[0] is not damage:
+        source = damage.source
+        chars = _source_chars(source) if not source.is_utf8 else ([], {})
+        got = (damage, _source_tables(source), chars, _lost_limit(damage.reading))
+        _WALKER_TABLES[id(damage)] = got
+    return got
+
+
 class _Walker:
     """Parses one run of slots as the source encoding and yields islands."""
 
@@ -699,12 +741,12 @@ class _Walker:
         self.slots = slots
         self.owner = owner
         self.n = len(slots)
-        self.starts = [k == 0 or owner[k] != owner[k - 1] for k in range(self.n)]
+        # Where a character of the reader starts: its owner differs from the slot before.
+        self.starts = [True, *map(operator.ne, owner[1:], owner)]
         # Byte that follows the run: -2 for end of text (a lone lead byte fails), -1 unknown.
         self.after = -2 if (owner[-1] + 1 >= text_end) else -1
-        self._pair_tables = _source_tables(self.source)
+        _damage, self._pair_tables, self._chars, self.lost_limit = _walker_tables(damage)
         self._parts: list[str | Region] = []  # what the island read before the slot in hand
-        self.lost_limit = _lost_limit(self.reading)
 
     def islands(self) -> Iterator[Island]:
         n = self.n
@@ -715,13 +757,16 @@ class _Walker:
         ends: list[int] = []  # the slot after each part
         self._parts = parts
         aligned_k, aligned_parts = 0, 0
+        # Bound once: this loop runs once per byte of every window searched.
+        char_at = self._utf8_char if self.source.is_utf8 else self._dbcs_char
+        starts = self.starts
         while k < n:
-            step = self._char_at(k)
+            step = char_at(k)
             if step is not None:
                 piece, k = step
                 parts.append(piece)
                 ends.append(k)
-                if k == n or self.starts[k]:
+                if k == n or starts[k]:
                     aligned_k, aligned_parts = k, len(parts)
                 continue
             # Parse failed at k: emit what ended on a shared boundary, restart after it.
@@ -737,23 +782,19 @@ class _Walker:
             yield from self._emit(isl, aligned_k, parts[:aligned_parts], ends)
 
     def _emit(self, a: int, b: int, parts: list[str | Region], ends: list[int]) -> Iterator[Island]:
-        if not any(isinstance(p, Region) or (p and max(p) > "\x7f") for p in parts):
-            return
-        regions = sum(isinstance(p, Region) for p in parts)
+        regions = sum(map(isinstance, parts, repeat(Region)))  # map: C speed
+        if not regions and "".join(cast(list[str], parts)).isascii():
+            return  # ASCII alone: nothing in it was misread
         if regions > 2 and regions * 4 > len(parts) * 3:
             return  # more lost than kept: too little evidence to rebuild from
 
         end = self.owner[b - 1] + 1
         n, starts, owner = self.n, self.starts, self.owner
         bounds = tuple(owner[k - 1] + 1 if k == n or starts[k] else -1 for k in ends[: len(parts)])
-        yield Island(owner[a], end, parts, bounds)
+        yield Island(owner[a], end, parts, regions > 0, bounds)
 
-    # One character (or one region) starting at slot k: (piece, next k) or None.
-    def _char_at(self, k: int) -> tuple[str | Region, int] | None:
-        if self.source.is_utf8:
-            return self._utf8_char(k)
-        return self._dbcs_char(k)
-
+    # _utf8_char and _dbcs_char: one character (or one region) starting at slot k,
+    # as (piece, next k), or None.
     def _utf8_char(self, k: int) -> tuple[str | Region, int] | None:
         slots = self.slots
         b = slots[k]
@@ -768,12 +809,8 @@ class _Walker:
             seq = slots[k : k + n]
             if UNKNOWN in seq:
                 return self._utf8_region(k)
-            state: tuple[int, int, int] | None = (0, 0, 0)
-            for x in seq:
-                state = _utf8_step(state, x) if state is not None else None
-            if state is None or state[0]:
-                return None
-            return bytes(seq).decode("utf-8"), k + n
+            ch = _whole_utf8(seq)
+            return None if ch is None else (ch, k + n)
         return self._utf8_region(k)
 
     def _ranker(self, only: re.Pattern[str] | None) -> _Ranker:
@@ -843,18 +880,20 @@ class _Walker:
     def _dbcs_char(self, k: int) -> tuple[str | Region, int] | None:
         slots = self.slots
         b = slots[k]
-        singles, pairs, leads = self._pair_tables
         if b == UNKNOWN:
             return self._dbcs_region(k, None)
-        if singles[b]:
-            return bytes([b]).decode(self.source.codec), k + 1
-        if b not in leads or k + 1 >= self.n:
+        single_chars, pair_chars = self._chars
+        ch = single_chars[b]
+        if ch is not None:
+            return ch, k + 1
+        if b not in self._pair_tables[2] or k + 1 >= self.n:
             return None
         t = slots[k + 1]
         if t == UNKNOWN:
             return self._dbcs_region(k, b)
-        if (b << 8 | t) in pairs:
-            return bytes([b, t]).decode(self.source.codec), k + 2
+        ch = pair_chars.get(b << 8 | t)
+        if ch is not None:
+            return ch, k + 2
         return None
 
     def _dbcs_region(self, k: int, lead: int | None) -> tuple[Region, int] | None:
@@ -937,6 +976,22 @@ def _source_tables(source: Source) -> tuple[list[bool], frozenset[int], frozense
         )
         got = _SOURCE_TABLES[source] = (singles, pairs, leads)
     return got
+
+
+@cache
+def _source_chars(source: Source) -> tuple[list[str | None], dict[int, str]]:
+    """What each valid single byte and byte pair of a double-byte ``source`` decodes to.
+
+    The walker parses every byte of every window it is handed; a lookup here is
+    several times cheaper than a decode call per character.
+    """
+    singles, pairs, _leads = _source_tables(source)
+    single_chars = [bytes([b]).decode(source.codec) if singles[b] else None for b in range(256)]
+    order = sorted(pairs)
+    # Each pair decodes to one character on its own, so all of them decode in one
+    # call, one character each.
+    joined = b"".join(bytes([pair >> 8, pair & 0xFF]) for pair in order).decode(source.codec)
+    return single_chars, dict(zip(order, joined, strict=True))
 
 
 # ------------------------------------------------------------------ choosing fills
@@ -1273,24 +1328,30 @@ def propose(
     lo: int = 0,
     hi: int | None = None,
     keep_margin: float = 0.7,
+    floor: float = -math.inf,
+    shared: dict[RunKey, list[SlotRun]] | None = None,
 ) -> list[Repair]:
     """Every island in ``text[lo:hi]`` that undoes ``damage`` and passes the inverse check.
 
     ``gain`` is the model's log-probability of the repair minus that of the garbled
     span, both between the same neighbours; the caller decides what gain suffices.
+    A caller that will drop every repair below ``floor`` may say so: such islands
+    are then left before the inverse check (on clean text, nearly all of them).
+    ``shared``, kept by the caller for one text, lets damages read by the same
+    reader share its byte runs.
     """
     hi = len(text) if hi is None else hi
     out: list[Repair] = []
     for variant in _variants(text, lo, hi, damage):
-        extra = _CUT_MARKERS if damage.cut else ""
-        for slots, owner in _slots(variant, lo, hi, damage.reading, extra, damage.source.is_utf8):
+        runs = _runs(variant, lo, hi, damage, shared if variant is text else None)
+        for slots, owner in runs:
             if METER.exhausted:
                 return out
             if max(slots) < 0x80 and UNKNOWN not in slots:
                 continue
             walker = _Walker(damage, slots, owner, len(variant))
             for island in walker.islands():
-                repair = _judge(text, island, damage, model, keep_margin)
+                repair = _judge(text, island, damage, model, keep_margin, floor)
                 if repair is not None:
                     out.append(repair)
     return out
@@ -1306,6 +1367,41 @@ _CUT_MARKERS = "\ufffd?"
 # which no unfolded reading explains, are still realigned at 20.
 _FOLD_COST = 10.0
 _FOLDABLE = frozenset("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~")
+
+
+SlotRun = tuple[list[int], list[int]]
+RunKey = tuple[Reading | str, str, bool, int, int]
+# What makes the error policies of one codec read a window differently: their
+# markers, and the euro sign a Windows GBK decoder makes of 0x80.
+_POLICY_CHARS = "?\ufffd\u30fb\u20ac"
+
+
+def _runs(
+    text: str, lo: int, hi: int, damage: Damage, shared: dict[RunKey, list[SlotRun]] | None
+) -> list[SlotRun]:
+    """:func:`_slots` of ``text[lo:hi]`` under the damage's reader.
+
+    They depend on the reader and on whether a UTF-8 source picks among a
+    character's byte sequences, not on the source itself: six sources are tried
+    under Latin-1, three under GBK. In a window with no marker of any policy they
+    depend only on the codec, so UTF-8 read by GBK with U+FFFD, with ``?`` and by
+    Windows shares them too. Nothing changes a run once it is made.
+    """
+    extra = _CUT_MARKERS if damage.cut else ""
+    utf8 = damage.source.is_utf8
+    reading = damage.reading
+    if shared is None:
+        return list(_slots(text, lo, hi, reading, extra, utf8))
+    picks = utf8 and reading.double_byte and bool(byte_alternatives(reading))
+    window = text[lo:hi]
+    if any(c in window for c in _POLICY_CHARS):
+        key: RunKey = (reading, extra, picks, lo, hi)
+    else:
+        key = (reading.codec, "", picks, lo, hi)
+    got = shared.get(key)
+    if got is None:
+        got = shared[key] = list(_slots(text, lo, hi, reading, extra, utf8))
+    return got
 
 
 def _variants(text: str, lo: int, hi: int, damage: Damage) -> Iterator[str]:
@@ -1393,25 +1489,35 @@ def _trim_edges(
 
 
 def _judge(
-    text: str, island: Island, damage: Damage, model: CharModel, keep_margin: float
+    text: str,
+    island: Island,
+    damage: Damage,
+    model: CharModel,
+    keep_margin: float,
+    floor: float = -math.inf,
 ) -> Repair | None:
     start, end = island.start, island.end
     left = ("\n" + text[max(0, start - 2) : start])[-2:]
     right = (text[end : end + 2] + "\n")[:2]
-    foreign: frozenset[str] = frozenset()
-    if any(isinstance(p, Region) for p in island.parts):
+    lossy = island.lossy
+    if lossy:
         # What the island reads as apart from its lost bytes counts as context too:
         # a cut stream's island often spans the whole line.
         known = "".join(p for p in island.parts if isinstance(p, str))
         outside = text[max(0, start - _CONTEXT_REACH) : start] + text[end : end + _CONTEXT_REACH]
-        foreign = foreign_scripts(outside + known)
-    opened = ""
-    if island.lossy:
-        before = text[max(0, start - _BRACKET_REACH) : start]
-        opened = before[before.rfind("\n") + 1 :]
-    best, masked, n_masked, choices = _choose(
-        island.parts, left, right, model, keep_margin, foreign, opened
-    )
+        before = text[max(0, start - _BRACKET_REACH) : start]  # for brackets left open
+        best, masked, n_masked, choices = _choose(
+            island.parts,
+            left,
+            right,
+            model,
+            keep_margin,
+            foreign_scripts(outside + known),
+            before[before.rfind("\n") + 1 :],
+        )
+    else:  # nothing to choose (see _choose), and most islands are like this
+        best = masked = "".join(p for p in island.parts if isinstance(p, str))
+        n_masked, choices = 0, ()
     trimmed = 0
     if island.bounds:
         best, masked, start, end, trimmed = _trim_edges(
@@ -1435,6 +1541,13 @@ def _judge(
     if damage.reading.codec in _LATIN_READERS and not latin_evidence(garbled):
         # One accented letter next to CJK text (pinyin, names) is not evidence.
         return None
+    left = text[start - 1] if start > 0 else "\n"
+    right = text[end] if end < len(text) else "\n"
+    # The evidence is the best reading itself; masking doubtful fills only changes
+    # what is written out, and must not earn the repair any credit.
+    gain = model.score(best, left, right) - model.score(garbled, left, right)
+    if gain < floor:
+        return None  # the checks below only ever refuse, and folds only lower the gain
     try:
         regarbled = damage.garble(best)
     except UnicodeError:
@@ -1449,11 +1562,6 @@ def _judge(
         lost += garbled.count(marker)  # "?", or "・" for a Windows cp932 decoder
     if masked.count("\ufffd") - best.count("\ufffd") > lost or not masked.strip("\ufffd"):
         return None  # doubt may keep a marker, never turn a readable character into one
-    left = text[start - 1] if start > 0 else "\n"
-    right = text[end] if end < len(text) else "\n"
-    # The evidence is the best reading itself; masking doubtful fills only changes
-    # what is written out, and must not earn the repair any credit.
-    gain = model.score(best, left, right) - model.score(garbled, left, right)
     if regarbled != garbled:
         # Each fullwidth character a later normalizer must have folded to ASCII is
         # one more thing this reading assumes happened; a reading that keeps the
@@ -1473,10 +1581,10 @@ def _judge(
         masked,
         damage.kind,
         gain,
-        island.lossy,
+        lossy,
         n_masked,
         [damage.kind],
         baked,
-        reading=best if island.lossy else "",
+        reading=best if lossy else "",
         choices=kept,
     )
