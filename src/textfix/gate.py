@@ -409,13 +409,18 @@ _TRIGGER_RANGES = (
 
 @lru_cache(maxsize=1)
 def _any_trigger() -> re.Pattern[str]:
-    """One class scan that finds nothing in text no stage could act on (most Latin text)."""
+    """One class scan that finds nothing in text no stage could act on (most Latin text).
+
+    A frequent character is inert unless some trigger can start with it: Latin
+    letters such as ƒ and Š, and punctuation such as • and “, lead the Shift-JIS
+    trigger (ƒJƒ^ƒJƒi is カタカナ read as cp1252).
+    """
+    leads = [re.compile(lead) for lead, _rest in _stage_trigger_parts()]
     inert = "".join(
         c
         for c in _data_chars("common_chars.txt")
-        if c not in _CP1252_EXTRAS
-        and c not in "РС"
-        and not any(a <= ord(c) <= b for a, b in _TRIGGER_RANGES)
+        if not any(a <= ord(c) <= b for a, b in _TRIGGER_RANGES)
+        and not any(lead.fullmatch(c) for lead in leads)
     )
     return re.compile("[^\t\n\r\x20-\x7e" + re.escape(inert) + "]")
 
@@ -428,20 +433,22 @@ def trigger_lines(text: str) -> Iterator[tuple[int, int]]:
     return _lines_of(text, _any_trigger())
 
 
-@lru_cache(maxsize=1)
-def _stage_trigger() -> re.Pattern[str]:
-    """Every stage's trigger (codec damage, markers, pinyin, doubled punctuation)
-    fused into one pattern."""
+def _stage_trigger_parts() -> list[tuple[str, str]]:
+    """Every stage's trigger (codec damage, markers, pinyin, doubled punctuation)."""
     from textfix.artifacts import markers, pinyin, punctuation
 
-    return fuse(
-        [
-            *_line_trigger_parts(),
-            markers.TRIGGER_PARTS,
-            pinyin.TRIGGER_PARTS,
-            punctuation.TRIGGER_PARTS,
-        ]
-    )
+    return [
+        *_line_trigger_parts(),
+        markers.TRIGGER_PARTS,
+        pinyin.TRIGGER_PARTS,
+        punctuation.TRIGGER_PARTS,
+    ]
+
+
+@lru_cache(maxsize=1)
+def _stage_trigger() -> re.Pattern[str]:
+    """Every stage's trigger fused into one pattern."""
+    return fuse(_stage_trigger_parts())
 
 
 def maybe_damaged(text: str) -> bool:
