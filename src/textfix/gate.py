@@ -409,20 +409,23 @@ _TRIGGER_RANGES = (
 
 @lru_cache(maxsize=1)
 def _any_trigger() -> re.Pattern[str]:
-    """One class scan that finds nothing in text no stage could act on (most Latin text).
+    """One scan that finds nothing in text no stage could act on (most Latin text).
 
-    A frequent character is inert unless some trigger can start with it: Latin
-    letters such as ƒ and Š, and punctuation such as • and “, lead the Shift-JIS
-    trigger (ƒJƒ^ƒJƒi is カタカナ read as cp1252).
+    Every trigger needs a character outside the frequent Latin-script set, except
+    Shift-JIS read as cp1252, whose pairs can be made of frequent letters and
+    punctuation alone (ƒJƒ^ƒJƒi is カタカナ): that trigger is fused in whole, so a
+    curly quote or a dash alone still passes at C speed.
     """
-    leads = [re.compile(lead) for lead, _rest in _stage_trigger_parts()]
     inert = "".join(
         c
         for c in _data_chars("common_chars.txt")
-        if not any(a <= ord(c) <= b for a, b in _TRIGGER_RANGES)
-        and not any(lead.fullmatch(c) for lead in leads)
+        if c not in _CP1252_EXTRAS
+        and c not in "РС"
+        and not any(a <= ord(c) <= b for a, b in _TRIGGER_RANGES)
     )
-    return re.compile("[^\t\n\r\x20-\x7e" + re.escape(inert) + "]")
+    return fuse(
+        [("[^\t\n\r\x20-\x7e" + re.escape(inert) + "]", ""), (f"[{_SJIS_LEAD}]", _SJIS_REST)]
+    )
 
 
 def trigger_lines(text: str) -> Iterator[tuple[int, int]]:
