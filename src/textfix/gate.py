@@ -46,7 +46,8 @@ _LATIN_REST = (
     f"(?:(?<=[\xc2-\xdf])[{_CONT}]|(?<=[\xe0-\xef])[{_CONT}]{{2}}"
     f"|(?<=[\xf0-\xf4])[{_CONT}]{{3}}|[{_LATIN_HIGH}]{{2}})"
 )
-LATIN_PAIR = re.compile(f"[{_LATIN_HIGH}]{_LATIN_REST}")
+_LATIN_PART = (f"[{_LATIN_HIGH}]", _LATIN_REST)
+LATIN_PAIR = re.compile("".join(_LATIN_PART))
 
 # Shift-JIS read as cp1252: two double-byte characters in a row, each a lead byte
 # 0x81-0x9F (cp1252 punctuation and symbols: ‚ ƒ “ ” Œ Ž ˜ ...) and a trail byte.
@@ -61,7 +62,8 @@ _SJIS_LEAD = re.escape(
 )
 _SJIS_TRAIL = "\x40-\x7e" + re.escape(bytes(range(0x80, 0xFD)).decode("cp1252", "ignore"))
 _SJIS_REST = f"[{_SJIS_TRAIL}][{_SJIS_LEAD}][{_SJIS_TRAIL}]"
-SJIS_PAIR = re.compile(f"[{_SJIS_LEAD}]{_SJIS_REST}")
+_SJIS_PART = (f"[{_SJIS_LEAD}]", _SJIS_REST)
+SJIS_PAIR = re.compile("".join(_SJIS_PART))
 
 
 # A double-byte encoding read as Latin-1 when the trail bytes are ASCII (Big5 and
@@ -70,7 +72,8 @@ SJIS_PAIR = re.compile(f"[{_SJIS_LEAD}]{_SJIS_REST}")
 # a letter: real text puts a symbol before a letter (°C, ¿Qué) but not twice running.
 _SYMBOL_LEAD = "\x81-\x9f\xa1-\xbf"
 _LEAD_ASCII_REST = f"[\x40-\x7e][{_SYMBOL_LEAD}][\x40-\x7e]"
-LEAD_ASCII_PAIR = re.compile(f"[{_SYMBOL_LEAD}]{_LEAD_ASCII_REST}")
+_LEAD_ASCII_PART = (f"[{_SYMBOL_LEAD}]", _LEAD_ASCII_REST)
+LEAD_ASCII_PAIR = re.compile("".join(_LEAD_ASCII_PART))
 
 
 def latin_evidence(text: str) -> bool:
@@ -84,7 +87,8 @@ def latin_evidence(text: str) -> bool:
 
 _CYR_CONT = bytes(range(0x80, 0xC0)).decode("cp1251", "replace").replace("\ufffd", "")
 _CYR_REST = f"[{re.escape(_CYR_CONT)}]"
-CYRILLIC_PAIR = re.compile(f"[РС]{_CYR_REST}")
+_CYR_PART = ("[РС]", _CYR_REST)
+CYRILLIC_PAIR = re.compile("".join(_CYR_PART))
 
 # A lone lead byte lost to a cut, then the shifted rest: 還思?L者, or 重大?!笔痉
 # where the shifted pair ！ was later folded to ASCII; or a shifted run of
@@ -100,7 +104,13 @@ _CUT_REST = (
     f"(?<=[{_CJK_NOT_HANGUL}][{_CUT_MARKS}])(?:[\x21-\x7e]{{1,2}}[{_CJK_NOT_HANGUL}]"
     f"|[^\x00-\x7f?\ufffd\uac00-\ud7af]{{1,16}}[\x40-\x7e](?![\x00-\x09\x0b-\x7f]))"
 )
-CUT_STREAM = re.compile(f"[{_CUT_MARKS}]{_CUT_REST}")
+_CUT_PART = (f"[{_CUT_MARKS}]", _CUT_REST)
+CUT_STREAM = re.compile("".join(_CUT_PART))
+
+# The triggers that read the shape of a short run (a marker and a shifted run,
+# byte pairs of a legacy encoding read as Latin-1, cp1252 or cp1251) rather than
+# the rarity of its characters, as (leading class, rest) parts for :func:`fuse`.
+_SHAPE_PARTS = [_CUT_PART, _LATIN_PART, _SJIS_PART, _LEAD_ASCII_PART, _CYR_PART]
 
 
 # Characters real text never holds: C1 controls, U+FFFD, private use, halfwidth
@@ -228,11 +238,7 @@ def _proof() -> re.Pattern[str]:
         [
             (f"[{_NEVER_CHARS}]", ""),
             _cjk_parts()[2],
-            (f"[{_CUT_MARKS}]", _CUT_REST),
-            (f"[{_LATIN_HIGH}]", _LATIN_REST),
-            (f"[{_SJIS_LEAD}]", _SJIS_REST),
-            (f"[{_SYMBOL_LEAD}]", _LEAD_ASCII_REST),
-            ("[РС]", _CYR_REST),
+            *_SHAPE_PARTS,
         ]
     )
 
@@ -307,14 +313,7 @@ def families(line: str) -> frozenset[str]:
 
 def _line_trigger_parts() -> list[tuple[str, str]]:
     """Every line trigger as (leading class, rest of the pattern)."""
-    return [
-        *_cjk_parts(),
-        (f"[{_CUT_MARKS}]", _CUT_REST),
-        (f"[{_LATIN_HIGH}]", _LATIN_REST),
-        (f"[{_SJIS_LEAD}]", _SJIS_REST),
-        (f"[{_SYMBOL_LEAD}]", _LEAD_ASCII_REST),
-        ("[РС]", _CYR_REST),
-    ]
+    return [*_cjk_parts(), *_SHAPE_PARTS]
 
 
 @lru_cache(maxsize=1)
@@ -423,9 +422,7 @@ def _any_trigger() -> re.Pattern[str]:
         and c not in "РС"
         and not any(a <= ord(c) <= b for a, b in _TRIGGER_RANGES)
     )
-    return fuse(
-        [("[^\t\n\r\x20-\x7e" + re.escape(inert) + "]", ""), (f"[{_SJIS_LEAD}]", _SJIS_REST)]
-    )
+    return fuse([("[^\t\n\r\x20-\x7e" + re.escape(inert) + "]", ""), _SJIS_PART])
 
 
 def trigger_lines(text: str) -> Iterator[tuple[int, int]]:

@@ -45,12 +45,11 @@ def _cjk_lookbehind(width: int) -> str:
 # context check is a lookbehind after the literal so the scan skips on the comma.
 # A third comma makes an ellipsis-like run, which is not ours to shorten.
 _DOUBLED_RE = re.compile(rf"(?:,[,，。、]|，,){_cjk_lookbehind(2)}(?![,，])")
-# The same test as (leading class, rest), for the gate to fuse with the others. It
-# leads with the ASCII comma alone (for ，, the second character): the gate stops
-# at every leading character, and ， is one of the commonest characters in Chinese.
+# Whether _DOUBLED_RE matches, as (leading class, rest) for the gate to fuse with the
+# other triggers. It leads with the ASCII comma alone (for ，, the second
+# character): a scan stops at every leading character, and ， is one of the
+# commonest characters in Chinese.
 TRIGGER_PARTS = ("[,]", rf"(?:[,，。、]|(?<=，,)){_cjk_lookbehind(2)}(?![,，])")
-# _DOUBLED_RE's matches, found by a scan that skips ahead on the ASCII comma alone:
-# every document that reaches the stages is asked, and most Chinese has no comma.
 _TRIGGER_RE = re.compile("".join(TRIGGER_PARTS))
 _FULLWIDTH_DOUBLED_RE = re.compile(rf"，[，。、]{_cjk_lookbehind(2)}(?![,，])")
 
