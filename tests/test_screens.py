@@ -274,7 +274,7 @@ def _proof_by_separate_scans(text: str) -> bool:
     """gate.proof_of_damage as it was written: each trigger in turn."""
     rare_question = gate._patterns()[2]
     return bool(
-        gate._NEVER.search(text)
+        re.search(f"[{gate._NEVER_CHARS}]", text)
         or gate.utf8_run(text)
         or rare_question.search(text)
         or gate.CUT_STREAM.search(text)

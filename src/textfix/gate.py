@@ -217,9 +217,6 @@ def _cjk_trigger(text: str) -> bool:
     return _cjk_marks(text) or bool(_patterns()[1].search(text))
 
 
-_NEVER = re.compile(f"[{_NEVER_CHARS}]")
-
-
 def proof_of_damage(text: str) -> bool:
     """A trigger that is neither two rare characters side by side nor a UTF-8 lead
     character standing alone.
