@@ -177,11 +177,20 @@ def test_a_clean_line_with_a_lead_character_is_not_searched() -> None:
     assert detect._worth_searching("不解生鋩?。", model)
 
 
-def test_a_short_cross_cjk_piece_beside_a_repair_is_taken() -> None:
-    # Big5 read as GBK: the reader rejects 片 (A4 F9) and leaves U+FFFD, which cuts
-    # the damaged run in two; the three characters before the cut are too short
-    # to stand alone but lie next to an accepted repair of the same kind.
+def test_a_short_cross_cjk_piece_beside_a_repair_is_taken(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Big5 read as GBK: the reader rejects both bytes of 片 (A4 F9) and leaves two
+    # U+FFFD. Filled, they join the run into one repair.
     garbled = "定義名片的外觀，然後按確定。".encode("big5").decode("gbk", "replace")
+    assert fix_text(garbled) == "定義名片的外觀，然後按確定。"
+    # Where such a gap cannot be filled it cuts the damaged run in two; the three
+    # characters before the cut are too short to stand alone but lie next to an
+    # accepted repair of the same kind.
+    from textfix.repair import roundtrip
+
+    monkeypatch.setattr(roundtrip._Walker, "_lost_pair", lambda self, k: None)
+    roundtrip._PRERANK_CACHE.clear()
     pieces = [f for f in scan(garbled) if f.kind == "big5_as_gbk"]
     assert pieces[0].start == 0 and pieces[0].fix == "定義名"
     assert fix_text(garbled).startswith("定義名")

@@ -13,7 +13,7 @@ from __future__ import annotations
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from textfix.codecs import DAMAGES, Reading
+from textfix.codecs import DAMAGES, Damage, Reading
 from textfix.repair import roundtrip as rt
 from textfix.score import get_model
 
@@ -184,3 +184,35 @@ def test_a_clean_character_is_given_back_to_the_text() -> None:
     fixes = [r.fix for r in rt.propose(text, damage, get_model(), 0, len(text))]
     assert "今天我们一起去公园" in fixes
     assert not any("ɢ" in fix for fix in fixes)
+
+
+# One CJK encoding read as another, by a reader that shows one marker per lost byte.
+CROSS_CJK = [
+    d
+    for d in DAMAGES
+    if not d.source.is_utf8
+    and d.reading.double_byte
+    and not d.cut
+    and d.reading.policy != "windows"
+]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.sampled_from(CROSS_CJK), st.integers(0x40, 0xFE), st.integers(0x40, 0xFE))
+def test_lost_characters_read_back_as_the_markers_they_fill(
+    damage: Damage, after: int, trail: int
+) -> None:
+    # Every reading offered for a character lost whole (before a known byte), and
+    # for one lost whole before a lost lead and its known trail, garbles back into
+    # exactly the markers and the trail the reader showed.
+    reading, codec = damage.reading, damage.source.codec
+    marker = reading.marker or "\ufffd"
+    tail = bytes([after, 0x41]) if after >= 0x80 else bytes([after])
+    shown_after = tail.decode(reading.codec, "replace")
+    lost = rt._lost_pairs(damage.source, reading)
+    for ch in [c for c, p in lost if rt._fails_alone(reading, p & 0xFF, after)][:50]:
+        got = (ch.encode(codec) + tail).decode(reading.codec, "replace")
+        assert got == marker * 2 + shown_after, (ch, got)
+    for two in rt._lost_two(damage.source, reading, trail)[:50]:
+        got = two.encode(codec).decode(reading.codec, "replace")
+        assert got == marker * 3 + bytes([trail]).decode(reading.codec, "replace"), (two, got)

@@ -21,7 +21,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
-from itertools import repeat
+from itertools import repeat, zip_longest
 from typing import cast
 
 from textfix.codecs import Damage, Reading, Source, byte_alternatives, char_table
@@ -912,7 +912,7 @@ class _Walker:
             return None
         t = slots[k + 1]
         if t == UNKNOWN:
-            return self._cut_pair(k) if self.damage.cut else None
+            return self._cut_pair(k) if self.damage.cut else self._lost_pair(k)
         # In a cut stream the lead byte was lost to the cut, not to a bad pair, so
         # any lead that makes a valid character with the next byte qualifies.
         fills = [(u,) for u in leads] if self.damage.cut else marker_fills(reading, t)
@@ -921,6 +921,39 @@ class _Walker:
             if len(fill) == 1 and u in leads and (u << 8 | t) in pairs:
                 cands.add(bytes([u, t]).decode(self.source.codec))
         return (Region(sorted(cands)), k + 2) if cands else None
+
+    def _lost_pair(self, k: int) -> tuple[Region, int] | None:
+        """Both bytes of one character lost to the reader (名��的 for 名片的).
+
+        Each lost byte's value is bound by the byte after it, so the pair is tried
+        where that byte is known, or where it is the lost lead of the next
+        character and that character's trail is known (熱��C for 熱茶。): then
+        both characters are read together, as one region. A lost byte before the
+        pair was chosen without knowing its lead, so the pair only follows a known
+        byte.
+        """
+        reading = self.reading
+        slots = self.slots
+        if reading.policy == "windows" or (k > 0 and slots[k - 1] == UNKNOWN):
+            return None
+        after = slots[k + 2] if k + 2 < self.n else self.after
+        if after != UNKNOWN:
+            key = (self.source, reading, after)
+            cands = _LOST_PAIR_CACHE.get(key)
+            if cands is None:
+                cands = _LOST_PAIR_CACHE[key] = [
+                    ch
+                    for ch, pair in _lost_pairs(self.source, reading)
+                    if _fails_alone(reading, pair & 0xFF, after)
+                ][:_CUT_PAIR_CANDIDATES]
+            return (Region(list(cands)), k + 2) if cands else None
+        if k + 3 >= self.n or slots[k + 3] == UNKNOWN:
+            return None
+        key = (self.source, reading, -slots[k + 3] - 16)
+        cands = _LOST_PAIR_CACHE.get(key)
+        if cands is None:
+            cands = _LOST_PAIR_CACHE[key] = _lost_two(self.source, reading, slots[k + 3])
+        return (Region(list(cands)), k + 4) if cands else None
 
     def _cut_pair(self, k: int) -> tuple[Region, int] | None:
         """Both bytes of the cut character lost: the lead to the cut, the trail
@@ -932,8 +965,8 @@ class _Walker:
         cands = _CUT_PAIR_CACHE.get(key)
         if cands is None:
             cands = []
-            for ch, trail in _frequent_pairs(self.source):
-                if trail in trails:
+            for ch, pair in _frequent_pairs(self.source):
+                if pair & 0xFF in trails:
                     cands.append(ch)
                     if len(cands) >= _CUT_PAIR_CANDIDATES:
                         break
@@ -942,19 +975,61 @@ class _Walker:
 
 
 _CUT_PAIR_CANDIDATES = 300
+_LOST_TWO_CANDIDATES = 2000
+
+
+@cache
+def _lost_pairs(source: Source, reading: Reading) -> list[tuple[str, int]]:
+    """Characters of ``source`` whose lead the reader cannot pair with their trail,
+    with their two bytes, most frequent first."""
+    return [(ch, p) for ch, p in _frequent_pairs(source) if _fails_alone(reading, p >> 8, p & 0xFF)]
+
+
+def _lost_two(source: Source, reading: Reading, trail: int) -> list[str]:
+    """Two characters, the first lost whole and the second's lead lost before the
+    known ``trail``, most frequent pairs first."""
+    from textfix.score import get_model
+
+    unigram = get_model().unigram
+    _singles, pairs, leads = _source_tables(source)
+    seconds = [
+        (ch, u)
+        for u in sorted(leads)
+        if (u << 8 | trail) in pairs and _fails_alone(reading, u, trail)
+        # Only a character that encodes back to these bytes (see _frequent_pairs).
+        for ch in [bytes([u, trail]).decode(source.codec)]
+        if ch.encode(source.codec) == bytes([u, trail])
+    ]
+    firsts = _lost_pairs(source, reading)[: 4 * _CUT_PAIR_CANDIDATES]
+    scored = [
+        (unigram(c1) + unigram(c2), c1 + c2)
+        for c2, u in seconds
+        for c1, p in firsts
+        if _fails_alone(reading, p & 0xFF, u)
+    ]
+    scored.sort(key=lambda item: -item[0])
+    return [text for _score, text in scored[:_LOST_TWO_CANDIDATES]]
+
+
 _CUT_PAIR_CACHE: dict[tuple[Source, frozenset[int]], list[str]] = {}
+_LOST_PAIR_CACHE: dict[tuple[Source, Reading, int], list[str]] = {}
 _FREQUENT: dict[Source, list[tuple[str, int]]] = {}
 
 
 def _frequent_pairs(source: Source) -> list[tuple[str, int]]:
-    """Double-byte characters of ``source`` with their trail byte, most frequent first."""
+    """Double-byte characters of ``source`` with their two bytes, most frequent first.
+
+    Only pairs the character encodes back to: cp932 reads 詹 from FB A5 and from
+    EE 89 but writes EE 89, and the inverse check garbles what the encoder writes.
+    """
     got = _FREQUENT.get(source)
     if got is None:
         from textfix.score import get_model
 
         model = get_model()
         _singles, pairs, _leads = _source_tables(source)
-        chars = [(bytes([p >> 8, p & 0xFF]).decode(source.codec), p & 0xFF) for p in pairs]
+        chars = [(bytes([p >> 8, p & 0xFF]).decode(source.codec), p) for p in pairs]
+        chars = [(ch, p) for ch, p in chars if ch.encode(source.codec) == bytes([p >> 8, p & 0xFF])]
         chars.sort(key=lambda item: -model.unigram(item[0]))
         got = _FREQUENT[source] = chars
     return got
@@ -1042,7 +1117,7 @@ def _choose(
         # after the lost byte (「来ない、大丈夫 must keep its 、).
         if idx == final and right[:1] in "\r\n":
             closer = closer_at[idx] = _closer_left_open(parts, ranked_at, opened)
-        ranked = _prerank(model, parts, idx, left, right, foreign, closer)
+        ranked = _prerank(model, parts, idx, left, right, foreign, closer, ranked_at.get(idx - 1))
         ranked_at[idx] = ranked
         priors = [
             (c, _LINE_BREAK_PRIOR * _breaks(c) + _foreign_penalty(c, foreign) + _pairs(c, closer))
@@ -1139,14 +1214,46 @@ def _prerank(
     right: str,
     foreign: frozenset[str] = frozenset(),
     closer: str = "",
+    before_ranked: list[str] | None = None,
 ) -> list[str]:
-    """The region's best candidates scored against its fixed neighbours."""
+    """The region's best candidates scored against its fixed neighbours.
+
+    After another region (``before_ranked``: its ranking), each of that region's
+    best few readings stands in for the text before, and the rankings are merged
+    best first: unigrams alone would rank 長 above 全 after 注意安, and a beam of
+    the most frequent fills would never see 安全.
+    """
     region = parts[idx]
     assert isinstance(region, Region)
     before = parts[idx - 1] if idx > 0 else left
     after = parts[idx + 1] if idx + 1 < len(parts) else right
-    prev = before[-2:] if isinstance(before, str) else ""
     nxt = after[:2] if isinstance(after, str) else ""
+    if isinstance(before, str):
+        return _rank(model, region, before[-2:], nxt, foreign, closer)
+    if not before_ranked:
+        return _rank(model, region, "", nxt, foreign, closer)
+    rankings = [
+        _rank(model, region, prev[-2:], nxt, foreign, closer)
+        for prev in before_ranked[:_BEFORE_READINGS]
+    ]
+    merged: dict[str, None] = {}
+    for row in zip_longest(*rankings):
+        merged.update((c, None) for c in row if c is not None)
+    return list(merged)[:_KEEP_PER_REGION]
+
+
+_BEFORE_READINGS = 3
+
+
+def _rank(
+    model: CharModel,
+    region: Region,
+    prev: str,
+    nxt: str,
+    foreign: frozenset[str],
+    closer: str,
+) -> list[str]:
+    """``region``'s best candidates between ``prev`` and ``nxt``."""
 
     def local(cand: str, tri: bool) -> float:
         extend = _extend if tri else _extend2
