@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 
@@ -275,3 +276,26 @@ def test_damage_ending_before_clean_text(case: dict) -> None:
     assert apply_plan(case["garbled"], ex.steps) == ex.text
     if case["expect"] == "fixed":
         assert ex.text == case["fixed"]
+
+
+def test_a_line_settled_by_a_utf8_repair_skips_the_cross_cjk_searches(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from textfix import detect
+
+    tried: list[str] = []
+    real = detect.propose
+
+    def spy(text: str, damage: Any, *args: Any, **kwargs: Any) -> Any:
+        tried.append(damage.kind)
+        return real(text, damage, *args, **kwargs)
+
+    monkeypatch.setattr(detect, "propose", spy)
+    line = "我们明天早上九点在图书馆门口见面，请不要迟到。"
+    assert fix_text(line.encode("utf-8").decode("gbk", "replace")) == line
+    assert "utf8_as_gbk" in tried
+    assert not any(kind in tried for kind in ("gbk_as_big5", "big5_as_gbk", "gbk_chunk_split"))
+    # Without such a repair (here: GBK read as Big5) they are still searched.
+    tried.clear()
+    assert fix_text(line.encode("gbk").decode("big5", "replace")) == line
+    assert "gbk_as_big5" in tried
