@@ -299,3 +299,17 @@ def test_a_line_settled_by_a_utf8_repair_skips_the_cross_cjk_searches(
     tried.clear()
     assert fix_text(line.encode("gbk").decode("big5", "replace")) == line
     assert "gbk_as_big5" in tried
+
+
+def test_a_short_lossy_repair_does_not_bring_a_foreign_script() -> None:
+    # 夏日炎炎，梵香缭绕 as GBK, cut inside "，": both its bytes are lost. Read as
+    # UTF-8 mojibake, "��梵香" would become 熱뭻 (the markers score so low that
+    # almost anything beats them); a Hangul syllable in Chinese text is refused.
+    text = "夏日炎炎，梵香缭绕"
+    raw = text.encode("gbk")
+    cut = len(text[:4].encode("gbk")) + 1
+    garbled = raw[:cut].decode("gbk", "replace") + raw[cut:].decode("gbk", "replace")
+    assert garbled == "夏日炎炎\ufffd\ufffd梵香缭绕"
+    out = fix_text(garbled)
+    assert not any("\uac00" <= ch <= "\ud7af" for ch in out)
+    assert out.endswith("梵香缭绕")

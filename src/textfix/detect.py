@@ -21,7 +21,15 @@ from textfix.codecs import DAMAGES, Damage
 from textfix.config import Config
 from textfix.findings import Finding
 from textfix.repair.precheck import could_hold, line_could_hold, markers_can_be_lost
-from textfix.repair.roundtrip import METER, Repair, RunKey, SlotRun, propose
+from textfix.repair.roundtrip import (
+    METER,
+    Repair,
+    RunKey,
+    SlotRun,
+    foreign_scripts,
+    propose,
+    script_of,
+)
 from textfix.score import CharModel, get_model
 
 _MAX_EXPANSIONS = 6
@@ -99,6 +107,8 @@ def _plausible(rep: Repair, text: str, line: _Line, beside: bool = False) -> boo
         return False  # 蛻兮 -> 则a: a short repair that invents ASCII letters
     if fam == "legacy_latin" and not _CJK_RE.search(rep.fix):
         return False  # a CJK encoding decoded right gives CJK text, not only symbols
+    if _brings_foreign_script(rep, text, line):
+        return False
     if fam == "cross_cjk":
         wide = [c for c in garbled if not c.isascii() and c != "\ufffd"]
         if sum(bool(_CJK_RE.match(c)) for c in wide) * 2 < len(wide):
@@ -115,6 +125,38 @@ def _plausible(rep: Repair, text: str, line: _Line, beside: bool = False) -> boo
     return True
 
 
+_SCRIPT_REACH = 24  # characters of the line on each side that set its scripts
+_FOREIGN_SHARE = 3  # a repair at least a third foreign letters is refused
+# Only short repairs that fill lost bytes: the text around a longer repair may be
+# more of the same damage (Japanese mojibake reads as Han characters, so kana
+# would look foreign there), and a lossless repair has the inverse check behind it.
+_SCRIPT_SHORT = 6
+
+
+def _brings_foreign_script(rep: Repair, text: str, line: _Line) -> bool:
+    """Is a third or more of a short lossy repair Hangul, kana or
+    Latin/Greek/Cyrillic letters, in CJK text that shows none of that script
+    around it or in the garbled span?
+
+    Lost bytes let a reading turn ``��梵香`` in a Chinese line into ``熱뭻``:
+    the markers score so low that almost anything beats them.
+    """
+    if not rep.lossy or rep.end - rep.start > _SCRIPT_SHORT:
+        return False
+    around = (
+        text[max(line.lo, rep.start - _SCRIPT_REACH) : rep.start]
+        + text[rep.end : min(line.hi, rep.end + _SCRIPT_REACH)]
+    )
+    foreign = foreign_scripts(around)
+    if not foreign:
+        return False
+    shown = {script_of(c) for c in text[rep.start : rep.end]}
+    brought = sum(script_of(c) in foreign and script_of(c) not in shown for c in rep.fix)
+    # A long repair with one stray letter is mostly right; refusing it would leave
+    # all of its garbage in place.
+    return brought * _FOREIGN_SHARE >= len(rep.fix) > 0
+
+
 def _cjk_outside(rep: Repair, line: _Line) -> bool:
     cjk = line.cjk_positions
     k = bisect.bisect_left(cjk, rep.start)
@@ -125,15 +167,15 @@ class _Line:
     """Facts about a line that the context checks need, computed once per line."""
 
     def __init__(self, text: str, lo: int, hi: int) -> None:
-        self._text, self._lo, self._hi = text, lo, hi
+        self._text, self.lo, self.hi = text, lo, hi
 
     @cached_property
     def cjk_positions(self) -> list[int]:
-        return [m.start() for m in _CJK_RE.finditer(self._text, self._lo, self._hi)]
+        return [m.start() for m in _CJK_RE.finditer(self._text, self.lo, self.hi)]
 
     @cached_property
     def letters(self) -> int:
-        return _letters(self._text[self._lo : self._hi])
+        return _letters(self._text[self.lo : self.hi])
 
 
 def _letters(text: str) -> int:

@@ -1264,7 +1264,7 @@ def _rank(
         if len(cand) == 1:  # most fills; the same priors as below, without the loops
             if cand in "\n\r":
                 score += _LINE_BREAK_PRIOR
-            if foreign and _script(cand) in foreign:
+            if foreign and script_of(cand) in foreign:
                 score += _FOREIGN_PENALTY
         else:
             score += _LINE_BREAK_PRIOR * _breaks(cand) + _foreign_penalty(cand, foreign)
@@ -1380,7 +1380,9 @@ _CONTEXT_MIN_CJK = 4
 
 
 @lru_cache(maxsize=65536)
-def _script(ch: str) -> str:
+def script_of(ch: str) -> str:
+    """The script family of a character, as far as fills are concerned ("" for
+    punctuation, digits, ASCII and symbols)."""
     cp = ord(ch)
     if 0x3040 <= cp <= 0x30FF or 0x31F0 <= cp <= 0x31FF:
         return "kana"
@@ -1396,7 +1398,7 @@ def _script(ch: str) -> str:
 def _foreign_penalty(cand: str, foreign: frozenset[str]) -> float:
     if not foreign:
         return 0.0
-    return _FOREIGN_PENALTY * sum(_script(c) in foreign for c in cand)
+    return _FOREIGN_PENALTY * sum(script_of(c) in foreign for c in cand)
 
 
 def foreign_scripts(context: str) -> frozenset[str]:
@@ -1411,8 +1413,8 @@ def foreign_scripts(context: str) -> frozenset[str]:
     >>> foreign_scripts("ab")
     frozenset()
     """
-    seen = {_script(c) for c in context}
-    cjk = sum(_script(c) in ("han", "kana", "hangul") for c in context)
+    seen = {script_of(c) for c in context}
+    cjk = sum(script_of(c) in ("han", "kana", "hangul") for c in context)
     if cjk < _CONTEXT_MIN_CJK:
         return frozenset()
     return frozenset({"kana", "hangul", "other_letters"} - seen)
