@@ -313,3 +313,23 @@ def test_a_short_lossy_repair_does_not_bring_a_foreign_script() -> None:
     out = fix_text(garbled)
     assert not any("\uac00" <= ch <= "\ud7af" for ch in out)
     assert out.endswith("梵香缭绕")
+
+
+def test_a_line_mostly_lost_is_not_searched_as_a_cross_cjk_misread(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from textfix import detect
+
+    tried: list[str] = []
+    real = detect.propose
+
+    def spy(text: str, damage: Any, *args: Any, **kwargs: Any) -> Any:
+        tried.append(damage.kind)
+        return real(text, damage, *args, **kwargs)
+
+    monkeypatch.setattr(detect, "propose", spy)
+    # UTF-8 read as Big5 shows two thirds of its characters as U+FFFD.
+    garbled = "文本文件的格式".encode().decode("cp950", "replace")
+    assert garbled.count("\ufffd") > 0.55 * len(garbled)
+    fix_text(garbled)
+    assert tried and not any(kind in tried for kind in ("gbk_as_big5", "big5_as_gbk"))

@@ -323,7 +323,9 @@ def _candidates(
             continue
         if kind_family == "cross_cjk":
             if cross_cjk_evidence is None:
-                cross_cjk_evidence = "?" in line or "\ufffd" in line or gate.suspect_pair(line)
+                cross_cjk_evidence = (
+                    "?" in line or "\ufffd" in line or gate.suspect_pair(line)
+                ) and not _mostly_lost(line)
             if not cross_cjk_evidence:
                 continue
         spans = cjk_windows if family == "cjk" else [(lo, hi)]
@@ -362,6 +364,18 @@ def _settled(found: list[Repair], line: str, lo: int, config: Config) -> bool:
             if sum(1 for ch in piece if ord(ch) >= 0x80) >= _SETTLED_COVER * wide:
                 return True
     return False
+
+
+# Between two CJK encodings a reader loses a byte now and then (at most half the
+# characters of any evaldev case are U+FFFD); UTF-8 read as Big5 loses two
+# thirds of them. A line that dense with markers is not searched as a misread
+# between CJK encodings, whose searches there cost more than all the others.
+_CROSS_CJK_MAX_LOST = 0.55
+
+
+def _mostly_lost(line: str) -> bool:
+    shown = len(line) - line.count(" ")
+    return line.count("\ufffd") > _CROSS_CJK_MAX_LOST * shown
 
 
 def _layered_kind(layers: list[str]) -> str:
