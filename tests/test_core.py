@@ -278,9 +278,8 @@ def test_damage_ending_before_clean_text(case: dict) -> None:
         assert ex.text == case["fixed"]
 
 
-def test_a_line_settled_by_a_utf8_repair_skips_the_cross_cjk_searches(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+def _proposing_damages(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The kinds of damage the repair search is asked about, as it is asked."""
     from textfix import detect
 
     tried: list[str] = []
@@ -291,6 +290,13 @@ def test_a_line_settled_by_a_utf8_repair_skips_the_cross_cjk_searches(
         return real(text, damage, *args, **kwargs)
 
     monkeypatch.setattr(detect, "propose", spy)
+    return tried
+
+
+def test_a_line_settled_by_a_utf8_repair_skips_the_cross_cjk_searches(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    tried = _proposing_damages(monkeypatch)
     line = "我们明天早上九点在图书馆门口见面，请不要迟到。"
     assert fix_text(line.encode("utf-8").decode("gbk", "replace")) == line
     assert "utf8_as_gbk" in tried
@@ -318,18 +324,24 @@ def test_a_short_lossy_repair_does_not_bring_a_foreign_script() -> None:
 def test_a_line_mostly_lost_is_not_searched_as_a_cross_cjk_misread(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from textfix import detect
-
-    tried: list[str] = []
-    real = detect.propose
-
-    def spy(text: str, damage: Any, *args: Any, **kwargs: Any) -> Any:
-        tried.append(damage.kind)
-        return real(text, damage, *args, **kwargs)
-
-    monkeypatch.setattr(detect, "propose", spy)
+    tried = _proposing_damages(monkeypatch)
     # UTF-8 read as Big5 shows two thirds of its characters as U+FFFD.
     garbled = "文本文件的格式".encode().decode("cp950", "replace")
     assert garbled.count("\ufffd") > 0.55 * len(garbled)
     fix_text(garbled)
     assert tried and not any(kind in tried for kind in ("gbk_as_big5", "big5_as_gbk"))
+
+
+def test_a_clean_line_with_one_rare_pair_is_not_searched_as_a_cross_cjk_misread(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    tried = _proposing_damages(monkeypatch)
+    # Two rare characters within three (鎚, 鎣) but not three within six.
+    line = "金鎚玉鎣千金地，寶杖琱文七寶毬。"
+    assert fix_text(line) == line
+    assert not any(kind in tried for kind in ("gbk_as_big5", "big5_as_gbk"))
+    # A title that short may be all there is of the misread: still searched.
+    tried.clear()
+    title = "有一个小".encode("gbk").decode("big5")  # 衄珨跺苤, no marker
+    fix_text(title)
+    assert "gbk_as_big5" in tried

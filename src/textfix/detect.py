@@ -323,9 +323,7 @@ def _candidates(
             continue
         if kind_family == "cross_cjk":
             if cross_cjk_evidence is None:
-                cross_cjk_evidence = (
-                    "?" in line or "\ufffd" in line or gate.suspect_pair(line)
-                ) and not _mostly_lost(line)
+                cross_cjk_evidence = _cross_cjk_evidence(line)
             if not cross_cjk_evidence:
                 continue
         spans = cjk_windows if family == "cjk" else [(lo, hi)]
@@ -371,6 +369,29 @@ def _settled(found: list[Repair], line: str, lo: int, config: Config) -> bool:
 # thirds of them. A line that dense with markers is not searched as a misread
 # between CJK encodings, whose searches there cost more than all the others.
 _CROSS_CJK_MAX_LOST = 0.55
+
+
+def _cross_cjk_evidence(line: str) -> bool:
+    """Is the line worth searching as a misread between two CJK encodings?
+
+    Such a misread turns a whole run into other characters, most of them rare: a
+    lost byte shows as a marker, and a run read whole has three rare characters
+    (or UTF-8 lead characters) within six. A title may be too short for that, so
+    there two rare characters within three do. Clean lines of classical poetry
+    have a rare pair in nearly every line but seldom three in six.
+    """
+    if _mostly_lost(line):
+        return False
+    if "?" in line or "\ufffd" in line:
+        return True
+    if len(line.strip()) <= _SHORT_LINE:
+        return gate.suspect_pair(line)
+    hits = sorted({*gate.rare_chars(line), *gate.lead_chars(line)})
+    return any(b - a < _DENSE_REACH for a, b in zip(hits, hits[2:], strict=False))
+
+
+_SHORT_LINE = 8
+_DENSE_REACH = 6
 
 
 def _mostly_lost(line: str) -> bool:
