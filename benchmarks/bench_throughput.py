@@ -146,6 +146,12 @@ def measure(fn: c.Fixer, data: Dataset, args: argparse.Namespace,
 
     max_bytes = int(args.max_mb * c.MB)
     if count is None:
+        # One throwaway run first: the first lines of a language may fill caches
+        # the generic warm-up does not reach (the first Korean lines with "??"
+        # unpack trigram rows and build a reader's fill tables: half a second),
+        # and a calibration run that pays for them sizes the sample far too small
+        # (Korean got 24 KB).
+        run(min(64_000, max_bytes))
         amount, seconds = c.calibrate(run, 2_000, max_bytes)
         speed = data.bytes_of(data.count_for(amount)) / seconds
         nbytes = int(max(args.min_kb * 1000, min(max_bytes, speed * args.budget)))
