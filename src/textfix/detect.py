@@ -306,6 +306,7 @@ def _candidates(
     cjk_windows = [(lo, hi)] if structural else _windows(text, lo, hi)
     rare = {line[i] for i in gate.rare_chars(line)}
     cross_cjk_evidence: bool | None = None
+    settled: bool | None = None
     # On the line itself a repair below the plain margin is never used (every use
     # in find_damage asks for at least that much); inside a repair, whether any
     # repair was found at all decides what is searched next, so all are kept.
@@ -314,13 +315,13 @@ def _candidates(
     for damage, family, kind_family in damages:
         if family == "cjk" and not structural and not line_could_hold(damage, line, rare):
             continue
-        if (
-            top
-            and family == "cjk"
-            and not damage.source.is_utf8
-            and _settled(out, line, lo, config)
-        ):
-            continue
+        if top and family == "cjk" and not damage.source.is_utf8:
+            # Every UTF-8 damage comes first (codecs.DAMAGES), so ``out`` already
+            # holds all the repairs _settled weighs when the first of these asks.
+            if settled is None:
+                settled = _settled(out, line, lo, config)
+            if settled:
+                continue
         if kind_family == "cross_cjk":
             if cross_cjk_evidence is None:
                 cross_cjk_evidence = _cross_cjk_evidence(line)
@@ -357,7 +358,7 @@ def _settled(found: list[Repair], line: str, lo: int, config: Config) -> bool:
     if not wide:
         return False
     for rep in found:
-        if rep.gain >= _SETTLED_GAIN * config.margin and rep.kind.startswith("utf8_"):
+        if rep.gain >= _SETTLED_GAIN * config.margin and family_of_kind(rep.kind) == "from_utf8":
             piece = line[rep.start - lo : rep.end - lo]
             if sum(1 for ch in piece if ord(ch) >= 0x80) >= _SETTLED_COVER * wide:
                 return True

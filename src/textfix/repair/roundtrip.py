@@ -938,21 +938,11 @@ class _Walker:
             return None
         after = slots[k + 2] if k + 2 < self.n else self.after
         if after != UNKNOWN:
-            key = (self.source, reading, after)
-            cands = _LOST_PAIR_CACHE.get(key)
-            if cands is None:
-                cands = _LOST_PAIR_CACHE[key] = [
-                    ch
-                    for ch, pair in _lost_pairs(self.source, reading)
-                    if _fails_alone(reading, pair & 0xFF, after)
-                ][:_CUT_PAIR_CANDIDATES]
+            cands = _lost_before(self.source, reading, after)
             return (Region(list(cands)), k + 2) if cands else None
         if k + 3 >= self.n or slots[k + 3] == UNKNOWN:
             return None
-        key = (self.source, reading, -slots[k + 3] - 16)
-        cands = _LOST_PAIR_CACHE.get(key)
-        if cands is None:
-            cands = _LOST_PAIR_CACHE[key] = _lost_two(self.source, reading, slots[k + 3])
+        cands = _lost_two(self.source, reading, slots[k + 3])
         return (Region(list(cands)), k + 4) if cands else None
 
     def _cut_pair(self, k: int) -> tuple[Region, int] | None:
@@ -988,6 +978,15 @@ def _lost_pairs(source: Source, reading: Reading) -> list[tuple[str, int]]:
     return [(ch, p) for ch, p in _frequent_pairs(source) if _fails_alone(reading, p >> 8, p & 0xFF)]
 
 
+@cache
+def _lost_before(source: Source, reading: Reading, after: int) -> list[str]:
+    """Characters lost whole before the known byte ``after``, most frequent first."""
+    return [
+        ch for ch, pair in _lost_pairs(source, reading) if _fails_alone(reading, pair & 0xFF, after)
+    ][:_CUT_PAIR_CANDIDATES]
+
+
+@cache
 def _lost_two(source: Source, reading: Reading, trail: int) -> list[str]:
     """Two characters, the first lost whole and the second's lead lost before the
     known ``trail``, most frequent pairs first."""
@@ -1015,7 +1014,6 @@ def _lost_two(source: Source, reading: Reading, trail: int) -> list[str]:
 
 
 _CUT_PAIR_CACHE: dict[tuple[Source, frozenset[int]], list[str]] = {}
-_LOST_PAIR_CACHE: dict[tuple[Source, Reading, int], list[str]] = {}
 _FREQUENT: dict[Source, list[tuple[str, int]]] = {}
 
 
