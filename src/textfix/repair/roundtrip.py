@@ -89,9 +89,8 @@ class Repair:
 
 
 def _slots(
-    text: str,
+    window: str,
     lo: int,
-    hi: int,
     reading: Reading,
     extra_markers: str = "",
     utf8_source: bool = False,
@@ -99,7 +98,8 @@ def _slots(
     """Yield runs of characters the reader could have produced, as byte slots.
 
     Each run is (slots, owner): the bytes (UNKNOWN for a marker) and, per slot,
-    the index in ``text`` of the character it came from. A character the reader
+    the index in the text (whose ``window`` starts at ``lo``) of the character it
+    came from. A character the reader
     makes of several byte sequences gets, for a UTF-8 source, the one that goes on
     the UTF-8 in progress.
     """
@@ -110,7 +110,7 @@ def _slots(
     owner: list[int] = []
     lost_run = 0
     limit = _lost_limit(reading)
-    for i, ch in enumerate(text[lo:hi], lo):
+    for i, ch in enumerate(window, lo):
         if ch in markers:
             lost_run += 1
             if lost_run > limit:
@@ -1452,14 +1452,14 @@ def propose(
     """
     hi = len(text) if hi is None else hi
     out: list[Repair] = []
-    for variant in _variants(text, lo, hi, damage):
-        runs = _runs(variant, lo, hi, damage, shared if variant is text else None)
+    for window, as_given in _variants(text, lo, hi, damage):
+        runs = _runs(window, lo, damage, shared if as_given else None)
         for slots, owner in runs:
             if METER.exhausted:
                 return out
             if max(slots) < 0x80 and UNKNOWN not in slots:
                 continue
-            walker = _Walker(damage, slots, owner, len(variant))
+            walker = _Walker(damage, slots, owner, len(text))
             for island in walker.islands():
                 repair = _judge(text, island, damage, model, keep_margin, floor)
                 if repair is not None:
@@ -1487,9 +1487,9 @@ _POLICY_CHARS = "?\ufffd\u30fb\u20ac"
 
 
 def _runs(
-    text: str, lo: int, hi: int, damage: Damage, shared: dict[RunKey, list[SlotRun]] | None
+    window: str, lo: int, damage: Damage, shared: dict[RunKey, list[SlotRun]] | None
 ) -> list[SlotRun]:
-    """:func:`_slots` of ``text[lo:hi]`` under the damage's reader.
+    """:func:`_slots` of ``window`` (which starts at ``lo``) under the damage's reader.
 
     They depend on the reader and on whether a UTF-8 source picks among a
     character's byte sequences, not on the source itself: six sources are tried
@@ -1501,26 +1501,31 @@ def _runs(
     utf8 = damage.source.is_utf8
     reading = damage.reading
     if shared is None:
-        return list(_slots(text, lo, hi, reading, extra, utf8))
+        return list(_slots(window, lo, reading, extra, utf8))
     picks = utf8 and reading.double_byte and bool(byte_alternatives(reading))
-    window = text[lo:hi]
+    hi = lo + len(window)
     if any(c in window for c in _POLICY_CHARS):
         key: RunKey = (reading, extra, picks, lo, hi)
     else:
         key = (reading.codec, "", picks, lo, hi)
     got = shared.get(key)
     if got is None:
-        got = shared[key] = list(_slots(text, lo, hi, reading, extra, utf8))
+        got = shared[key] = list(_slots(window, lo, reading, extra, utf8))
     return got
 
 
-def _variants(text: str, lo: int, hi: int, damage: Damage) -> Iterator[str]:
-    """The text as given, and for a cut stream also with the ASCII punctuation right
-    after each marker turned back into the fullwidth form a later normalizer folded."""
-    yield text
+def _variants(text: str, lo: int, hi: int, damage: Damage) -> Iterator[tuple[str, bool]]:
+    """``text[lo:hi]`` as given, and for a cut stream also with the ASCII punctuation
+    right after each marker turned back into the fullwidth form a later normalizer
+    folded, each with whether it is the text as given.
+
+    Only the window is yielded, never a changed copy of the whole text: a line of
+    a long document would otherwise copy the document once per damage tried.
+    """
+    window = text[lo:hi]
+    yield window, True
     if not damage.cut or damage.reading.marker is None:
         return
-    window = text[lo:hi]
     if "?" not in window and "\ufffd" not in window:
         return
     chars = list(window)
@@ -1533,7 +1538,7 @@ def _variants(text: str, lo: int, hi: int, damage: Damage) -> Iterator[str]:
                 chars[j] = chr(ord(chars[j]) + 0xFEE0)
                 changed = True
     if changed:
-        yield text[:lo] + "".join(chars) + text[hi:]
+        yield "".join(chars), False
 
 
 def _fold(text: str) -> str:
