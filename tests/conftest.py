@@ -6,6 +6,13 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+# No per-example deadline anywhere: the first example a worker runs may load the
+# character model and its trigram table (most of a second), which says nothing
+# about the code under test. Tests that guard against hangs cap time themselves.
+settings.register_profile("textfix", deadline=None)
+settings.load_profile("textfix")
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"

@@ -232,6 +232,53 @@ def test_long_text_is_fixed_line_by_line_like_short_text() -> None:
     assert explained.text == "\n".join(fix_text(line) for line in text.split("\n"))
 
 
+def _long_cjk_text_with_damage() -> str:
+    import random
+
+    rng = random.Random(7)
+    clauses = (
+        "今天下午我们在图书馆讨论了新的计划 大家都认为这个方案比较合理 "
+        "会议结束以后他把文件发给了每一位同事 明年春天学校还要举办一次展览 "
+        "这座城市的交通比过去方便多了 她每天早上都去公园跑步"
+    ).split()
+    damaged = [
+        c["garbled"]
+        for c in load_cases("core.json")
+        if c["expect"] == "fixed" and not c["garbled"].isascii() and "\n" not in c["garbled"]
+    ][:8]
+    assert damaged
+    extra = ["召开,。蓝图", "这是藍(lán)圖。", "文件名锟斤拷乱码"]
+    lines: list[str] = []
+    for i in range(600):
+        lines.append("，".join(rng.sample(clauses, 3)) + "。")
+        if i % 40 == 9:
+            lines.append(damaged[(i // 40) % len(damaged)])
+        if i % 90 == 33:
+            lines.append(extra[(i // 90) % len(extra)])
+    return "\n".join(lines)
+
+
+def test_long_cjk_text_reads_only_the_triggered_lines() -> None:
+    from textfix import pipeline
+
+    text = _long_cjk_text_with_damage()
+    # Every CJK line holds a character some trigger needs, so the first cut gives
+    # up; the lines where a trigger matches are few.
+    assert pipeline._segments(text) is None
+    segments = pipeline._triggered_segments(text)
+    assert segments is not None and sum(b - a for a, b in segments) < len(text) / 2
+    explained = fix_and_explain(text)
+    whole = pipeline._run_gated(text, Config())
+    assert explained.text == whole.text != text
+    assert [(f.kind, f.start, f.end, f.fix) for f in explained.findings] == [
+        (f.kind, f.start, f.end, f.fix) for f in whole.findings
+    ]
+    assert apply_plan(text, explained.steps) == explained.text
+    # The opt-in CJK punctuation stage has its own trigger: the whole text is read.
+    opted = fix_and_explain(text, cjk_punctuation=True)
+    assert opted.text == pipeline._run_gated(text, Config(cjk_punctuation=True)).text
+
+
 def test_long_clean_latin_text_skips_the_stages() -> None:
     from textfix import pipeline
 
@@ -319,6 +366,26 @@ def test_a_short_lossy_repair_does_not_bring_a_foreign_script() -> None:
     out = fix_text(garbled)
     assert not any("\uac00" <= ch <= "\ud7af" for ch in out)
     assert out.endswith("梵香缭绕")
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "그 영화는 정말 재미있었다, 진짜 다시 보고 싶다",
+        "이 책은 생각보다 어렵다, 그래도 끝까지 읽었다",
+        "친구와 함께 밥을 먹었다, 진짜 맛있었다",
+    ],
+    ids=["movie", "book", "meal"],
+)
+def test_a_swallowed_byte_is_not_filled_with_a_latin_letter(sentence: str) -> None:
+    # A Windows cp949 decoder swallows the byte after a bad lead: "다," shows as
+    # "??", and the second "?" alone fits only a two-byte UTF-8 letter (À, ɑ).
+    # Korean text around it says no such letter belongs there; the marker stays.
+    windows = next(d for d in DAMAGES if d.kind == "utf8_as_euckr_win")
+    garbled = windows.garble(sentence)
+    out = fix_text(garbled)
+    assert not any("\u00c0" <= ch <= "\u02af" for ch in out), out
+    assert out != garbled
 
 
 def test_a_line_mostly_lost_is_not_searched_as_a_cross_cjk_misread(

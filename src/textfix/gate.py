@@ -448,6 +448,15 @@ def _stage_trigger() -> re.Pattern[str]:
     return fuse(_stage_trigger_parts())
 
 
+def stage_lines(text: str) -> Iterator[tuple[int, int]]:
+    """(start, end) of each line where some stage's trigger matches, lazily.
+
+    A long text's :func:`maybe_damaged` is true exactly when this yields a line
+    (the structural UTF-8 test only speaks for short texts).
+    """
+    return _lines_of(text, _stage_trigger())
+
+
 def maybe_damaged(text: str) -> bool:
     """Cheapest possible test that some stage has work to do: one scan for clean text.
 

@@ -124,6 +124,8 @@ _SEGMENT_SHARE = 0.5
 def run(text: str, config: Config) -> Explained:
     if len(text) >= _SEGMENT_MIN and not text.isascii() and not _normalize_enabled(config):
         segments = _segments(text)
+        if segments is None and not config.cjk_punctuation:
+            segments = _triggered_segments(text)
         if segments is not None:
             return _run_segments(text, segments, config)
     return _run_gated(text, config)
@@ -173,11 +175,26 @@ def _segments(text: str) -> list[tuple[int, int]] | None:
     return _cover(text)
 
 
-def _cover(text: str) -> list[tuple[int, int]] | None:
+def _triggered_segments(text: str) -> list[tuple[int, int]] | None:
+    """Stretches of whole lines around each line where some stage's trigger matches.
+
+    In CJK text nearly every line holds a character some trigger needs, so
+    :func:`_segments` gives up; but the triggers themselves match on a few lines in
+    a thousand. One fused scan finds those lines, and the stages then read only
+    them (with their context) instead of scanning the whole text once each. The
+    opt-in CJK punctuation stage has a trigger of its own, outside this scan, so
+    the caller does not ask when it is on.
+    """
+    return _cover(text, gate.stage_lines(text))
+
+
+def _cover(
+    text: str, lines: Iterable[tuple[int, int]] | None = None
+) -> list[tuple[int, int]] | None:
     n = len(text)
     out: list[tuple[int, int]] = []
     total = 0
-    for start, end in gate.trigger_lines(text):
+    for start, end in gate.trigger_lines(text) if lines is None else lines:
         a = text.rfind("\n", 0, max(0, start - _SEGMENT_CONTEXT)) + 1
         b = text.find("\n", min(n, end + _SEGMENT_CONTEXT))
         b = n if b < 0 else b
@@ -187,7 +204,10 @@ def _cover(text: str) -> list[tuple[int, int]] | None:
             out.pop()
         out.append((a, b))
         total += b - a
-        if total > _SEGMENT_SHARE * n:
+        # Judged as it goes, once a stretch the size of the first check is read:
+        # a text that turns to CJK after a Latin opening would otherwise be walked
+        # line by line through half its length before giving up.
+        if total > _SEGMENT_SHARE * max(b, _SEGMENT_MIN):
             return None
     return out
 

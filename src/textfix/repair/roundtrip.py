@@ -1391,7 +1391,7 @@ def script_of(ch: str) -> str:
         return "hangul"
     if 0x3400 <= cp <= 0x9FFF or 0xF900 <= cp <= 0xFAFF:
         return "han"
-    if 0xC0 <= cp <= 0x24F or 0x370 <= cp <= 0x52F or 0x600 <= cp <= 0x6FF:
+    if 0xC0 <= cp <= 0x2AF or 0x370 <= cp <= 0x52F or 0x600 <= cp <= 0x6FF:
         return "other_letters"
     return ""
 
@@ -1541,6 +1541,57 @@ def _variants(text: str, lo: int, hi: int, damage: Damage) -> Iterator[tuple[str
         yield "".join(chars), False
 
 
+def _drop_foreign_edges(
+    damage: Damage, best: str, garbled: str, start: int, end: int, foreign: frozenset[str]
+) -> tuple[str, str, int, int]:
+    """Leave out a lost byte at either edge of a lossy island whose only reading is
+    a letter of a script foreign to the text around it.
+
+    A Windows decoder swallows an ASCII byte after a bad lead, so in Korean text
+    ``? 吏꾩쭨`` the ``?`` may have held ``다,``; alone, the only UTF-8 that fits
+    it is a two-byte letter, and the island read ``À 진짜``. Without that edge
+    the rest still garbles back to what was seen, so it is repaired and the
+    marker is left where it was, for the report.
+    """
+    for _ in range(2):
+        if len(best) > 1 and script_of(best[0]) in foreign:
+            for cut in range(1, min(3, len(garbled))):
+                if garbled[:cut].strip(_EDGE_MARKERS) == "" and _garbles_to(
+                    damage, best[1:], garbled[cut:]
+                ):
+                    best, garbled, start = best[1:], garbled[cut:], start + cut
+                    break
+        if len(best) > 1 and script_of(best[-1]) in foreign:
+            for cut in range(1, min(3, len(garbled))):
+                if garbled[-cut:].strip(_EDGE_MARKERS) == "" and _garbles_to(
+                    damage, best[:-1], garbled[:-cut]
+                ):
+                    best, garbled, end = best[:-1], garbled[:-cut], end - cut
+                    break
+    return best, garbled, start, end
+
+
+def _alien_to(known: str) -> frozenset[str]:
+    """Scripts absent from an island's readable part, if that part is CJK enough to tell."""
+    scripts = [script_of(c) for c in known]
+    if sum(s in ("han", "kana", "hangul") for s in scripts) < _ALIEN_MIN_CJK:
+        return frozenset()
+    return frozenset({"kana", "hangul", "other_letters"} - set(scripts))
+
+
+_ALIEN_MIN_CJK = 2
+
+# What a lost byte shows as, for any reader.
+_EDGE_MARKERS = "?\ufffd\u30fb"
+
+
+def _garbles_to(damage: Damage, text: str, garbled: str) -> bool:
+    try:
+        return damage.garble(text) == garbled
+    except UnicodeError:
+        return False
+
+
 def _fold(text: str) -> str:
     """Undo later normalizations for the inverse check of a cut stream: fullwidth
     forms folded to ASCII, and U+FFFD saved as "?"."""
@@ -1615,19 +1666,21 @@ def _judge(
     left = ("\n" + text[max(0, start - 2) : start])[-2:]
     right = (text[end : end + 2] + "\n")[:2]
     lossy = island.lossy
+    foreign: frozenset[str] = frozenset()
     if lossy:
         # What the island reads as apart from its lost bytes counts as context too:
         # a cut stream's island often spans the whole line.
         known = "".join(p for p in island.parts if isinstance(p, str))
         outside = text[max(0, start - _CONTEXT_REACH) : start] + text[end : end + _CONTEXT_REACH]
         before = text[max(0, start - _BRACKET_REACH) : start]  # for brackets left open
+        foreign = foreign_scripts(outside + known)
         best, masked, n_masked, choices = _choose(
             island.parts,
             left,
             right,
             model,
             keep_margin,
-            foreign_scripts(outside + known),
+            foreign,
             before[before.rfind("\n") + 1 :],
         )
     else:  # nothing to choose (see _choose), and most islands are like this
@@ -1649,6 +1702,16 @@ def _judge(
     while len(best) > 1 and garbled and best[-1] == garbled[-1] and masked[-1] == best[-1]:
         best, masked, garbled = best[:-1], masked[:-1], garbled[:-1]
         end -= 1
+    if lossy and n_masked == 0:
+        # The island's own reading says which scripts belong: the text around it
+        # may be more mojibake, with letters of any script in it (cp949 reads
+        # UTF-8 Hangul partly as Cyrillic).
+        alien = foreign | _alien_to(known)
+        if alien:
+            best, garbled, start, end = _drop_foreign_edges(
+                damage, best, garbled, start, end, alien
+            )
+            masked = best
     baked = "\ufffd" in best
     if len(garbled) < 2 or best == garbled:
         # One garbled character is too little evidence (铆 is C3 AD, also UTF-8 í).
