@@ -217,11 +217,10 @@ def _long_latin_text_with_damage() -> tuple[str, list[str]]:
     return "\n".join(lines), damaged
 
 
-def test_long_text_is_fixed_line_by_line_like_short_text() -> None:
+def _fixed_like_the_whole_text(text: str) -> textfix.Explained:
+    """fix_and_explain on a long text, checked against one run over all of it."""
     from textfix import pipeline
 
-    text, _ = _long_latin_text_with_damage()
-    assert len(text) > pipeline._SEGMENT_MIN and pipeline._segments(text) is not None
     explained = fix_and_explain(text)
     whole = pipeline._run_gated(text, Config())
     assert explained.text == whole.text != text
@@ -229,6 +228,15 @@ def test_long_text_is_fixed_line_by_line_like_short_text() -> None:
         (f.kind, f.start, f.end, f.fix) for f in whole.findings
     ]
     assert apply_plan(text, explained.steps) == explained.text
+    return explained
+
+
+def test_long_text_is_fixed_line_by_line_like_short_text() -> None:
+    from textfix import pipeline
+
+    text, _ = _long_latin_text_with_damage()
+    assert len(text) > pipeline._SEGMENT_MIN and pipeline._segments(text) is not None
+    explained = _fixed_like_the_whole_text(text)
     assert explained.text == "\n".join(fix_text(line) for line in text.split("\n"))
 
 
@@ -267,13 +275,7 @@ def test_long_cjk_text_reads_only_the_triggered_lines() -> None:
     assert pipeline._segments(text) is None
     segments = pipeline._triggered_segments(text)
     assert segments is not None and sum(b - a for a, b in segments) < len(text) / 2
-    explained = fix_and_explain(text)
-    whole = pipeline._run_gated(text, Config())
-    assert explained.text == whole.text != text
-    assert [(f.kind, f.start, f.end, f.fix) for f in explained.findings] == [
-        (f.kind, f.start, f.end, f.fix) for f in whole.findings
-    ]
-    assert apply_plan(text, explained.steps) == explained.text
+    _fixed_like_the_whole_text(text)
     # The opt-in CJK punctuation stage has its own trigger: the whole text is read.
     opted = fix_and_explain(text, cjk_punctuation=True)
     assert opted.text == pipeline._run_gated(text, Config(cjk_punctuation=True)).text
