@@ -390,6 +390,19 @@ def test_a_swallowed_byte_is_not_filled_with_a_latin_letter(sentence: str) -> No
     assert out != garbled
 
 
+def test_kana_read_by_lossy_cp1252_is_rebuilt() -> None:
+    # Every hiragana is E3 81 xx or E3 82 xx in UTF-8, and cp1252 has no 0x81: a
+    # line of kana read by it loses a byte in nearly every character. Each loss has
+    # at most five values, so the line is still rebuilt (once it was dropped as
+    # "more lost than kept", and a GBK reading of the rest made it worse).
+    sentence = "わたしはきのうともだちといっしょにえいがをみにいきました。"
+    garbled = sentence.encode().decode("cp1252", "replace")
+    assert garbled.count("\ufffd") > len(sentence) * 3 // 4
+    out = fix_text(garbled)
+    assert len(out) == len(sentence)
+    assert sum(a != b for a, b in zip(out, sentence, strict=True)) <= 2
+
+
 def test_a_line_mostly_lost_is_not_searched_as_a_cross_cjk_misread(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

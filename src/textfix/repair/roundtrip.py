@@ -731,6 +731,17 @@ def _walker_tables(damage: Damage) -> _Tables:
     return got
 
 
+# A lost stretch with this few readings is as good as known: cp1252 fails on
+# only five bytes, so a Japanese kana read by it, which loses its middle byte
+# 0x81, has at most five readings, even though nearly every one is lost.
+_FEW_READINGS = 8
+
+
+def _vague(parts: list[str | Region]) -> int:
+    """How many of an island's parts are lost stretches with many readings."""
+    return sum(1 for p in parts if isinstance(p, Region) and len(p.candidates) > _FEW_READINGS)
+
+
 class _Walker:
     """Parses one run of slots as the source encoding and yields islands."""
 
@@ -785,7 +796,7 @@ class _Walker:
         regions = sum(map(isinstance, parts, repeat(Region)))  # map: C speed
         if not regions and "".join(cast(list[str], parts)).isascii():
             return  # ASCII alone: nothing in it was misread
-        if regions > 2 and regions * 4 > len(parts) * 3:
+        if regions > 2 and _vague(parts) * 4 > len(parts) * 3:
             return  # more lost than kept: too little evidence to rebuild from
 
         end = self.owner[b - 1] + 1
