@@ -281,6 +281,34 @@ def test_long_cjk_text_reads_only_the_triggered_lines() -> None:
     assert opted.text == pipeline._run_gated(text, Config(cjk_punctuation=True)).text
 
 
+def test_later_passes_read_only_the_lines_the_last_pass_changed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from textfix import pipeline
+    from textfix.findings import Finding
+
+    # A stage that shortens the first "xx" it sees: "yxxxx" takes three passes.
+    read: list[str] = []
+
+    def find(text: str, config: Config) -> list[Finding]:
+        read.append(text)
+        i = text.find("xx")
+        return [Finding("test", i, i + 2, 1.0, "x")] if i >= 0 else []
+
+    stage = pipeline.Stage("test", lambda c: True, lambda t: "xx" in t, find)
+    monkeypatch.setattr(pipeline, "_STAGES", [stage])
+    lines = [f"line {i}: " + "word " * 20 for i in range(30)]
+    lines[12] = "yxxxx"
+    text = "\n".join(lines)
+    out = pipeline._run_whole(text, Config())
+    assert out.text == text.replace("yxxxx", "yx")
+    assert apply_plan(text, out.steps) == out.text
+    assert read[0] == text and len(read) == 3
+    # The later passes read line 12 and the lines within reach of it, no more.
+    for piece in read[1:]:
+        assert "\ny" in piece and len(piece) < len(text) // 5
+
+
 def test_long_clean_latin_text_skips_the_stages() -> None:
     from textfix import pipeline
 

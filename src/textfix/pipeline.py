@@ -246,11 +246,17 @@ def _run_whole(text: str, config: Config) -> Explained:
     for stage in stages():
         # A repair can uncover damage underneath it (or next to it) that the first
         # pass could not see; run the stage until it finds nothing new, so fixing
-        # is idempotent.
+        # is idempotent. After the first pass only the lines the last pass changed
+        # (with their context) are read again: every other line is as it was when
+        # the stage last found nothing more to do there, and searching all of a
+        # long text's damaged lines again for one repair elsewhere made its cost
+        # grow with passes times lines (a 1 MB string with 1% of lines damaged
+        # took 12.9 s, against 2.4 s for the same text in 15 pieces).
+        changed: list[tuple[int, int]] | None = None
         for _ in range(_MAX_PASSES):
-            if not stage.enabled(config) or not stage.triggered(text):
+            if not stage.enabled(config):
                 break
-            found = stage.find(text, config)
+            found = _find(stage, text, config, changed)
             if not found:
                 break
             for f in found:
@@ -263,8 +269,41 @@ def _run_whole(text: str, config: Config) -> Explained:
             offsets.add(new_steps)
             if not new_steps:
                 break
+            changed = _around(text, new_steps)
     reported.sort(key=lambda f: (f.start, f.end))
     return Explained(text, steps, reported)
+
+
+def _find(
+    stage: Stage, text: str, config: Config, changed: list[tuple[int, int]] | None
+) -> list[Finding]:
+    """The stage's findings in ``text``, or only in the ``changed`` stretches of it."""
+    if changed is None:
+        return stage.find(text, config) if stage.triggered(text) else []
+    found: list[Finding] = []
+    for a, b in changed:
+        piece = text[a:b]
+        if stage.triggered(piece):
+            found.extend(
+                replace(f, start=f.start + a, end=f.end + a) for f in stage.find(piece, config)
+            )
+    return found
+
+
+def _around(text: str, new_steps: list[Step]) -> list[tuple[int, int]]:
+    """Whole lines around what ``new_steps`` wrote, with the same context as a
+    segment (the repair engine reads up to 24 characters around a span), merged."""
+    n = len(text)
+    out: list[tuple[int, int]] = []
+    for step in new_steps:
+        a = text.rfind("\n", 0, max(0, step.start - _SEGMENT_CONTEXT)) + 1
+        b = text.find("\n", min(n, step.start + len(step.new) + _SEGMENT_CONTEXT))
+        b = n if b < 0 else b
+        if out and a <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], b))
+        else:
+            out.append((a, b))
+    return out
 
 
 def _opted_in(config: Config, text: str) -> bool:
