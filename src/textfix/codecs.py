@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import codecs as _pycodecs
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, cached_property
 
 import ftfy.bad_codecs  # noqa: F401  (registers the sloppy-windows-* codecs)
 
@@ -71,11 +71,17 @@ class Reading:
         """The bytes this reader decoded into ``ch``, or None if it cannot produce ``ch``."""
         return _char_bytes(self, ch)
 
+    @cached_property
+    def _byte_tables(self) -> tuple[list[bool], frozenset[int]]:
+        # Kept on the reader itself: the walker asks these of every byte it reads,
+        # and a cache keyed by the reader would hash it each time.
+        return _tables(self)
+
     def valid_single(self, b: int) -> bool:
-        return _tables(self)[0][b]
+        return self._byte_tables[0][b]
 
     def valid_pair(self, b1: int, b2: int) -> bool:
-        return (b1 << 8 | b2) in _tables(self)[1]
+        return (b1 << 8 | b2) in self._byte_tables[1]
 
 
 @dataclass(frozen=True)
