@@ -73,9 +73,14 @@ class Reading:
 
     @cached_property
     def _byte_tables(self) -> tuple[list[bool], frozenset[int]]:
-        # Kept on the reader itself: the walker asks these of every byte it reads,
-        # and a cache keyed by the reader would hash it each time.
-        return _tables(self)
+        """The bytes the codec decodes alone, and the byte pairs it decodes as one
+        character.
+
+        Kept on the reader itself: the walker asks these of every byte it reads,
+        and a cache keyed by the reader would hash it each time. Every error
+        policy of a codec shares them, so they are built once per codec.
+        """
+        return _codec_tables(self.codec, self.leads)
 
     def valid_single(self, b: int) -> bool:
         return self._byte_tables[0][b]
@@ -180,17 +185,9 @@ def _char_bytes(reading: Reading, ch: str) -> bytes | None:
     return result
 
 
-def _tables(reading: Reading) -> tuple[list[bool], frozenset[int]]:
-    """The bytes the codec decodes alone, and the byte pairs it decodes as one character.
-
-    Every error policy of a codec shares them, so they are built once per codec (each
-    build decodes some 24,000 pairs one by one).
-    """
-    return _codec_tables(reading.codec, reading.leads)
-
-
 @cache
 def _codec_tables(codec: str, leads: frozenset[int]) -> tuple[list[bool], frozenset[int]]:
+    # Each build decodes some 24,000 pairs one by one.
     singles = []
     for b in range(256):
         try:

@@ -168,10 +168,8 @@ def _normalize_enabled(config: Config) -> bool:
 
 def _segments(text: str) -> list[tuple[int, int]] | None:
     """Stretches of whole lines around each line with a trigger character, merged;
-    None if they would cover too much of the text to be worth it (judged on the
-    first few kilobytes first, so CJK text pays almost nothing for the try)."""
-    if len(text) > 2 * _SEGMENT_MIN and _cover(text[:_SEGMENT_MIN]) is None:
-        return None
+    None if they would cover too much of the text to be worth it (:func:`_cover`
+    judges that as it goes, so CJK text pays almost nothing for the try)."""
     return _cover(text)
 
 
@@ -191,6 +189,9 @@ def _triggered_segments(text: str) -> list[tuple[int, int]] | None:
 def _cover(
     text: str, lines: Iterable[tuple[int, int]] | None = None
 ) -> list[tuple[int, int]] | None:
+    """Stretches of whole lines around each ``(start, end)`` of ``lines`` (by
+    default those with a trigger character) with their context, merged; None once
+    they cover more than half of what has been read."""
     n = len(text)
     out: list[tuple[int, int]] = []
     total = 0
@@ -268,7 +269,10 @@ def _run_whole(text: str, config: Config) -> Explained:
             offsets.add(new_steps)
             if not new_steps:
                 break
-            changed = _around(text, new_steps)
+            # Whole lines around what the pass wrote, with a segment's context (the
+            # repair engine reads up to 24 characters around a span); if that is
+            # most of the text, all of it.
+            changed = _cover(text, [(st.start, st.start + len(st.new)) for st in new_steps])
     reported.sort(key=lambda f: (f.start, f.end))
     return Explained(text, steps, reported)
 
@@ -287,22 +291,6 @@ def _find(
                 replace(f, start=f.start + a, end=f.end + a) for f in stage.find(piece, config)
             )
     return found
-
-
-def _around(text: str, new_steps: list[Step]) -> list[tuple[int, int]]:
-    """Whole lines around what ``new_steps`` wrote, with the same context as a
-    segment (the repair engine reads up to 24 characters around a span), merged."""
-    n = len(text)
-    out: list[tuple[int, int]] = []
-    for step in new_steps:
-        a = text.rfind("\n", 0, max(0, step.start - _SEGMENT_CONTEXT)) + 1
-        b = text.find("\n", min(n, step.start + len(step.new) + _SEGMENT_CONTEXT))
-        b = n if b < 0 else b
-        if out and a <= out[-1][1]:
-            out[-1] = (out[-1][0], max(out[-1][1], b))
-        else:
-            out.append((a, b))
-    return out
 
 
 def _opted_in(config: Config, text: str) -> bool:

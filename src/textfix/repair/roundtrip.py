@@ -1428,10 +1428,11 @@ def _foreign_penalty(cand: str, foreign: frozenset[str]) -> float:
     return _FOREIGN_PENALTY * sum(script_of(c) in foreign for c in cand)
 
 
-def foreign_scripts(context: str) -> frozenset[str]:
+def foreign_scripts(context: str, min_cjk: int = _CONTEXT_MIN_CJK) -> frozenset[str]:
     """Scripts a fill should not bring into ``context`` (the clean text around an island).
 
-    Only a context with enough CJK text to know its language says anything.
+    Only a context with enough CJK text (``min_cjk`` characters) to know its
+    language says anything.
 
     >>> sorted(foreign_scripts("放一钩、玉水。归去来"))
     ['hangul', 'kana', 'other_letters']
@@ -1442,7 +1443,7 @@ def foreign_scripts(context: str) -> frozenset[str]:
     """
     seen = {script_of(c) for c in context}
     cjk = sum(script_of(c) in ("han", "kana", "hangul") for c in context)
-    if cjk < _CONTEXT_MIN_CJK:
+    if cjk < min_cjk:
         return frozenset()
     return frozenset({"kana", "hangul", "other_letters"} - seen)
 
@@ -1580,32 +1581,35 @@ def _drop_foreign_edges(
     marker is left where it was, for the report.
     """
     for _ in range(2):
-        if len(best) > 1 and script_of(best[0]) in foreign:
-            for cut in range(1, min(3, len(garbled))):
-                if garbled[:cut].strip(_EDGE_MARKERS) == "" and _garbles_to(
-                    damage, best[1:], garbled[cut:]
-                ):
-                    best, garbled, start = best[1:], garbled[cut:], start + cut
-                    break
-        if len(best) > 1 and script_of(best[-1]) in foreign:
-            for cut in range(1, min(3, len(garbled))):
-                if garbled[-cut:].strip(_EDGE_MARKERS) == "" and _garbles_to(
-                    damage, best[:-1], garbled[:-cut]
-                ):
-                    best, garbled, end = best[:-1], garbled[:-cut], end - cut
-                    break
+        cut = _lost_edge(damage, best[:1], best[1:], garbled, foreign, at_start=True)
+        if cut:
+            best, garbled, start = best[1:], garbled[cut:], start + cut
+        cut = _lost_edge(damage, best[-1:], best[:-1], garbled, foreign, at_start=False)
+        if cut:
+            best, garbled, end = best[:-1], garbled[:-cut], end - cut
     return best, garbled, start, end
 
 
-def _alien_to(known: str) -> frozenset[str]:
-    """Scripts absent from an island's readable part, if that part is CJK enough to tell."""
-    scripts = [script_of(c) for c in known]
-    if sum(s in ("han", "kana", "hangul") for s in scripts) < _ALIEN_MIN_CJK:
-        return frozenset()
-    return frozenset({"kana", "hangul", "other_letters"} - set(scripts))
+def _lost_edge(
+    damage: Damage, ch: str, rest: str, garbled: str, foreign: frozenset[str], at_start: bool
+) -> int:
+    """How many markers at one edge of ``garbled`` the foreign letter ``ch`` stands
+    for, if the ``rest`` of the reading still garbles back to the rest (else 0)."""
+    if not rest or script_of(ch) not in foreign:
+        return 0
+    for cut in range(1, min(3, len(garbled))):
+        if at_start:
+            edge, kept = garbled[:cut], garbled[cut:]
+        else:
+            edge, kept = garbled[-cut:], garbled[:-cut]
+        if not edge.strip(_EDGE_MARKERS) and _garbles_to(damage, rest, kept):
+            return cut
+    return 0
 
 
-_ALIEN_MIN_CJK = 2
+# An island's own readable text needs fewer CJK characters than the text around
+# it to say which scripts belong: it is read as one language by construction.
+_OWN_MIN_CJK = 2
 
 # What a lost byte shows as, for any reader.
 _EDGE_MARKERS = "?\ufffd\u30fb"
@@ -1732,7 +1736,7 @@ def _judge(
         # The island's own reading says which scripts belong: the text around it
         # may be more mojibake, with letters of any script in it (cp949 reads
         # UTF-8 Hangul partly as Cyrillic).
-        alien = foreign | _alien_to(known)
+        alien = foreign | foreign_scripts(known, _OWN_MIN_CJK)
         if alien:
             best, garbled, start, end = _drop_foreign_edges(
                 damage, best, garbled, start, end, alien
