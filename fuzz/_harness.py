@@ -322,13 +322,11 @@ def check_jsonl(data: bytes) -> None:
 def warm_up() -> None:
     """Load the model, codec tables, OpenCC and pypinyin before any call is timed."""
     from textfix import Config, fix_text, scan
+    from textfix.codecs import DAMAGES
     from textfix.io import decode_bytes
 
-    with contextlib.suppress(Exception):  # internal tables: best effort, names may change
-        from textfix.codecs import DAMAGES, _tables
-
-        for damage in DAMAGES:
-            _tables(damage.reading)
+    for damage in DAMAGES:
+        damage.reading.valid_single(0)  # builds the reader's byte tables
     sentence = "今天天气很好，我们一起去公园散步吧。"
     for trip in ROUND_TRIPS:
         fix_text(sentence.encode(trip[0], "replace").decode(trip[1], trip[2]))
