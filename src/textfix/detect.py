@@ -20,6 +20,7 @@ from textfix import gate
 from textfix.codecs import DAMAGES, Damage
 from textfix.config import Config
 from textfix.findings import Finding
+from textfix.repair.channel import CHANNEL_DAMAGES, whole_repair
 from textfix.repair.precheck import could_hold, line_could_hold, markers_can_be_lost
 from textfix.repair.roundtrip import (
     METER,
@@ -579,6 +580,77 @@ def _select(cands: list[Repair], margin: float) -> list[Repair]:
     return sorted(chosen, key=lambda r: r.start)
 
 
+def _decoded_stretch(
+    text: str, lo: int, hi: int, cands: list[Repair], model: CharModel, config: Config
+) -> list[Repair]:
+    """The line's damaged stretch decoded whole (:mod:`textfix.repair.channel`), for
+    the lossy reading that explains most of the line, where it lost bytes.
+
+    The walker's repairs are the evidence that the reading is the right one, and
+    they mark the stretch; the decode is offered only where it explains the
+    stretch better than they do, so it mostly fills what they left as markers.
+    """
+    by_kind: dict[str, list[Repair]] = {}
+    for cand in cands:
+        if cand.kind in CHANNEL_DAMAGES and cand.gain >= config.margin:
+            by_kind.setdefault(cand.kind, []).append(cand)
+    if not by_kind:
+        return []
+    found = {kind: _greedy(reps, config.margin, []) for kind, reps in by_kind.items()}
+    kind = max(found, key=lambda k: sum(r.gain for r in found[k]))
+    damage = CHANNEL_DAMAGES[kind]
+    marker = damage.reading.marker or "\ufffd"
+    a = min(r.start for r in found[kind])
+    b = max(r.end for r in found[kind])
+    while a > lo and text[a - 1] == marker:
+        a -= 1
+    while b < hi and text[b] == marker:
+        b += 1
+    # The whole line first: a line that is all damage often starts or ends in a
+    # stretch the walker could not read at all.
+    for start, end in dict.fromkeys([(lo, hi), (a, b)]):
+        if marker not in text[start:end]:
+            continue
+        rep = whole_repair(text, start, end, damage, model)
+        if rep is not None and _reads_better(text, rep, found[kind], model):
+            return [rep]
+    return []
+
+
+def _reads_better(text: str, rep: Repair, others: list[Repair], model: CharModel) -> bool:
+    """Does ``rep`` read better than the walker's repairs ``others`` over the same
+    stretch, by the trigram transitions both searches rank with?
+
+    The walker's repairs count with their full readings, doubtful fills
+    included: a decode that only agrees with a fill the walker kept as a marker
+    must not overrule that doubt.
+    """
+    inside = sorted(
+        (r for r in others if r.start < rep.end and r.end > rep.start), key=lambda r: r.start
+    )
+    lo = min([rep.start, *(r.start for r in inside)])
+    hi = max([rep.end, *(r.end for r in inside)])
+    theirs, at = [], lo
+    for r in inside:
+        theirs += [text[at : r.start], r.reading or r.fix]
+        at = r.end
+    theirs.append(text[at:hi])
+    ours = text[lo : rep.start] + rep.fix + text[rep.end : hi]
+    left = ("\n\n" + text[max(0, lo - 2) : lo])[-2:]
+    right = (text[hi : hi + 2] + "\n\n")[:2]
+    return model.chain3(left[0], left[1], ours + right) > _DECODE_MARGIN + model.chain3(
+        left[0], left[1], "".join(theirs) + right
+    )
+
+
+# Nats by which a whole-stretch decode must read better than the walker's repairs.
+# Where the walker left markers the difference is tens of nats; where both read
+# every byte and differ in one character the model can hardly tell them apart
+# (三个省份 and 三三省份 differ by a thousandth of a nat), and the walker, which
+# ranks each lost stretch with the context on both sides, keeps its choice.
+_DECODE_MARGIN = 4.0
+
+
 def _source_of(kind: str) -> str:
     """The encoding the text was written in: ``sjis`` for ``sjis_as_cp1252``."""
     return kind.split("+", 1)[0].split("_as_", 1)[0]
@@ -668,6 +740,9 @@ def find_damage(text: str, config: Config) -> list[Finding]:
             continue
         cands = [
             c for c in _candidates(text, lo, hi, model, config, top=True) if _clear(c, protected)
+        ]
+        cands += [
+            c for c in _decoded_stretch(text, lo, hi, cands, model, config) if _clear(c, protected)
         ]
         layered: list[Repair] = []
         METER.start(hi - lo)  # one more allowance for all the layers found inside

@@ -34,7 +34,7 @@ _MISSING = b"<missing>"
 # Characters real text does not hold: C1 controls, private use, halfwidth katakana.
 # Signs of damage a repair must not add: C1 and C0 controls (tab and line breaks
 # aside), private use, halfwidth katakana.
-_SUSPECT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ue000-\uf8ff\uff61-\uff9f]")
+SUSPECT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ue000-\uf8ff\uff61-\uff9f]")
 _LATIN_READERS = frozenset({"latin-1", "cp1252", "sloppy-windows-1252"})
 _MAX_REGION_CANDIDATES = 8192
 _SEARCH_BUDGET = 40_000
@@ -1348,13 +1348,13 @@ def _breaks(text: str) -> int:
 # bracket open, the closer gets this many nats. On 40 UI words in 【】 read as
 # GBK, 12 nats restored 1, 16 restored 29 and 20 all 40; on evaldev, 20 restored
 # four more cases and changed no other output.
-_PAIR_BONUS = 20.0
-_BRACKET_REACH = 96
+PAIR_BONUS = 20.0
+BRACKET_REACH = 96
 _PAIRED = dict(zip("【「『《〈（“‘〔［｛〖", "】」』》〉）”’〕］｝〗", strict=True))
 _CLOSING = frozenset(_PAIRED.values())
 
 
-def _open_closer(text: str) -> str:
+def open_closer(text: str) -> str:
     """The closing mark of the innermost bracket ``text`` leaves open, or ""."""
     stack: list[str] = []
     for ch in text:
@@ -1377,14 +1377,14 @@ def _closer_left_open(
         part if isinstance(part, str) else (ranked_at[j] or [""])[0]
         for j, part in enumerate(parts[:-1])
     )
-    closer = _open_closer(before[-_BRACKET_REACH:])
+    closer = open_closer(before[-BRACKET_REACH:])
     if closer and any(closer in c for got in ranked_at.values() for c in got[:_BEAM_FILLS]):
         return ""
     return closer
 
 
 def _pairs(cand: str, closer: str) -> float:
-    return _PAIR_BONUS if closer and closer in cand else 0.0
+    return PAIR_BONUS if closer and closer in cand else 0.0
 
 
 def _fill_score(
@@ -1702,7 +1702,7 @@ def _judge(
         # a cut stream's island often spans the whole line.
         known = "".join(p for p in island.parts if isinstance(p, str))
         outside = text[max(0, start - _CONTEXT_REACH) : start] + text[end : end + _CONTEXT_REACH]
-        before = text[max(0, start - _BRACKET_REACH) : start]  # for brackets left open
+        before = text[max(0, start - BRACKET_REACH) : start]  # for brackets left open
         foreign = foreign_scripts(outside + known)
         best, masked, n_masked, choices = _choose(
             island.parts,
@@ -1762,7 +1762,7 @@ def _judge(
         return None
     if regarbled != garbled and not (damage.cut and _fold(regarbled) == _fold(garbled)):
         return None
-    if _SUSPECT.search(best) and len(_SUSPECT.findall(best)) > len(_SUSPECT.findall(garbled)):
+    if SUSPECT.search(best) and len(SUSPECT.findall(best)) > len(SUSPECT.findall(garbled)):
         return None  # a repair must not create new signs of damage
     lost = garbled.count("\ufffd")
     marker = damage.reading.marker

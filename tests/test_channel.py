@@ -1,0 +1,118 @@
+"""The whole-stretch decoder for lossy readers (textfix.repair.channel)."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from textfix import apply_plan, fix_and_explain, fix_text, scan
+from textfix.codecs import DAMAGES
+from textfix.repair import channel
+from textfix.score import get_model
+
+_KINDS = sorted(channel.CHANNEL_DAMAGES)
+
+
+def _through_automaton(kind: str, data: bytes) -> str:
+    auto = channel._automaton(channel.CHANNEL_DAMAGES[kind].reading)
+    state, shown = channel._NO_LEAD, []
+    for b in data:
+        out, state = auto.step(state, b)
+        shown.append(out)
+    return "".join(shown) + auto.flush(state)
+
+
+def test_only_lossy_double_byte_readers_of_utf8_are_decoded_whole() -> None:
+    assert "utf8_as_euckr_win" in _KINDS
+    assert "utf8_as_gbk_q" in _KINDS
+    assert not any("big5" in kind for kind in _KINDS)  # see channel._eligible
+    assert all(channel.CHANNEL_DAMAGES[k].reading.policy != "strict" for k in _KINDS)
+
+
+@settings(max_examples=300)
+@given(kind=st.sampled_from(_KINDS), data=st.binary(max_size=24))
+def test_the_automaton_reads_bytes_as_the_reader_does(kind: str, data: bytes) -> None:
+    reading = channel.CHANNEL_DAMAGES[kind].reading
+    assert _through_automaton(kind, data) == reading.decode(data)
+
+
+@pytest.mark.parametrize("kind", _KINDS)
+def test_the_automaton_reads_utf8_text_as_the_reader_does(kind: str) -> None:
+    text = "바다, 山の上で 「海」 and 다리. 你好，世界！"
+    damage = channel.CHANNEL_DAMAGES[kind]
+    assert _through_automaton(kind, text.encode("utf-8")) == damage.garble(text)
+
+
+# Sentences written for these tests. A Windows cp949 decoder swallows the byte
+# after each bad lead, so a syllable before a space or a full stop loses its last
+# byte together with that ASCII character (왔다. -> 왔??).
+_KOREAN = [
+    "어제는 비가 많이 왔다. 오늘은 날씨가 맑다.",
+    "정말 사랑스럽다, 진짜 좋은 영화였다.",
+    "우리는 내일 아침에 도서관에 갈 거예요.",
+]
+
+
+@pytest.mark.parametrize("kind", ["utf8_as_euckr_win", "utf8_as_euckr", "utf8_as_gbk_q"])
+@pytest.mark.parametrize("text", _KOREAN)
+def test_a_decoded_stretch_garbles_back_to_what_was_seen(kind: str, text: str) -> None:
+    damage = channel.CHANNEL_DAMAGES[kind]
+    garbled = damage.garble(text)
+    got = channel.decode(garbled, damage, get_model(), "\n\n", "\n")
+    assert got is not None
+    assert damage.garble(got) == garbled
+
+
+def _differing(a: str, b: str) -> int:
+    return sum(x != y for x, y in zip(a, b, strict=True)) if len(a) == len(b) else len(a) + len(b)
+
+
+def test_a_windows_cp949_line_is_read_whole() -> None:
+    damage = channel.CHANNEL_DAMAGES["utf8_as_euckr_win"]
+    text = _KOREAN[0]
+    garbled = damage.garble(text)
+    assert garbled.count("?") >= 4
+    out = fix_text(garbled)
+    # Every pair is read; the model may still take 이제 (now) for 어제 (yesterday),
+    # which are the same bytes but one.
+    assert _differing(out, text) <= 1, out
+    found = [f for f in scan(garbled) if f.fix is not None]
+    assert [f.kind for f in found] == ["utf8_as_euckr_win"]
+    explained = fix_and_explain(garbled)
+    assert apply_plan(garbled, explained.steps) == explained.text == out
+
+
+def test_windows_cp949_lines_lose_their_question_marks() -> None:
+    # The model may still pick a wrong syllable or punctuation mark here, but every
+    # swallowed pair is read: no "?" is left where the text had none.
+    damage = channel.CHANNEL_DAMAGES["utf8_as_euckr_win"]
+    for text in _KOREAN:
+        out = fix_text(damage.garble(text))
+        assert "?" not in out, out
+        assert damage.garble(out) == damage.garble(text)
+
+
+def test_a_line_with_no_accepted_repair_is_not_decoded(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[str] = []
+    real = channel.decode
+
+    def spy(garbled: str, *args: object, **kwargs: object) -> str | None:
+        calls.append(garbled)
+        return real(garbled, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(channel, "decode", spy)
+    clean = "오늘은 날씨가 맑다? 내일은 비가 온대요?"
+    assert fix_text(clean) == clean
+    assert calls == []
+
+
+def test_a_stretch_the_reader_shows_mostly_as_markers_is_given_up() -> None:
+    # UTF-8 read as cp949 by Windows, but with every other character lost: the
+    # search would have to try nearly every character at every marker.
+    damage = channel.CHANNEL_DAMAGES["utf8_as_euckr_win"]
+    assert channel.decode("?" * 400, damage, get_model(), "\n\n", "\n") is None
+
+
+def test_every_eligible_damage_is_in_the_engine_list() -> None:
+    assert set(channel.CHANNEL_DAMAGES.values()) <= set(DAMAGES)
