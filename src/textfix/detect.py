@@ -609,12 +609,46 @@ def _decoded_stretch(
     # The whole line first: a line that is all damage often starts or ends in a
     # stretch the walker could not read at all.
     for start, end in dict.fromkeys([(lo, hi), (a, b)]):
-        if marker not in text[start:end]:
+        if not _left_unread(text, start, end, marker, found[kind]):
+            continue
+        if not _mostly_seen(text[start:end], marker):
             continue
         rep = whole_repair(text, start, end, damage, model)
         if rep is not None and _reads_better(text, rep, found[kind], model):
             return [rep]
     return []
+
+
+def _mostly_seen(garbled: str, marker: str) -> bool:
+    """Does the stretch show enough of its non-ASCII text, against what it lost?
+
+    The decode reads every marker, and a run of markers alone would be read as
+    whatever the model likes best: the seen characters around the lost bytes are
+    its only evidence. Windows cp949 shows about as many markers as characters
+    in Korean (우리는 내일 아침에: 14 to 13); UTF-8 read by Big5, whose stretches
+    this keeps out, two for each character seen.
+    """
+    lost = garbled.count(marker)
+    seen = sum(1 for ch in garbled if ord(ch) >= 0x80) - (lost if ord(marker) >= 0x80 else 0)
+    return lost * _SEEN_PER_LOST <= seen * _SEEN_PER_LOST_DEN
+
+
+# At most three markers for every two characters seen.
+_SEEN_PER_LOST, _SEEN_PER_LOST_DEN = 2, 3
+
+
+def _left_unread(text: str, start: int, end: int, marker: str, reps: list[Repair]) -> bool:
+    """Does ``text[start:end]`` hold a marker none of ``reps`` reads?
+
+    Where the walker read every marker, the decode would only weigh the same
+    bytes again (it costs far more than the walker's search of them).
+    """
+    at = text.find(marker, start, end)
+    while at >= 0:
+        if not any(r.start <= at < r.end for r in reps):
+            return True
+        at = text.find(marker, at + 1, end)
+    return False
 
 
 def _reads_better(text: str, rep: Repair, others: list[Repair], model: CharModel) -> bool:
