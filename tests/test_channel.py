@@ -116,3 +116,13 @@ def test_a_stretch_the_reader_shows_mostly_as_markers_is_given_up() -> None:
 
 def test_every_eligible_damage_is_in_the_engine_list() -> None:
     assert set(channel.CHANNEL_DAMAGES.values()) <= set(DAMAGES)
+
+
+def test_a_stretch_mostly_lost_is_not_decoded() -> None:
+    from textfix.detect import _mostly_seen
+
+    windows = channel.CHANNEL_DAMAGES["utf8_as_euckr_win"]
+    assert _mostly_seen(windows.garble(_KOREAN[2]), "?")  # 14 markers, 13 characters seen
+    assert not _mostly_seen("\ufffd" * 5, "\ufffd")
+    # 文本文件 read as Big5: eight markers, two characters seen.
+    assert not _mostly_seen("�����祆��隞�", "\ufffd")

@@ -625,8 +625,8 @@ def _mostly_seen(garbled: str, marker: str) -> bool:
     The decode reads every marker, and a run of markers alone would be read as
     whatever the model likes best: the seen characters around the lost bytes are
     its only evidence. Windows cp949 shows about as many markers as characters
-    in Korean (우리는 내일 아침에: 14 to 13); UTF-8 read by Big5, whose stretches
-    this keeps out, two for each character seen.
+    in Korean (우리는 내일 아침에: 14 to 13), while UTF-8 read as Big5 often shows
+    mostly markers (文本文件 as �����祆��隞�: eight markers, two characters).
     """
     lost = garbled.count(marker)
     seen = sum(1 for ch in garbled if ord(ch) >= 0x80) - (lost if ord(marker) >= 0x80 else 0)
