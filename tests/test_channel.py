@@ -45,8 +45,8 @@ def test_the_automaton_reads_utf8_text_as_the_reader_does(kind: str) -> None:
 
 
 # Sentences written for these tests. A Windows cp949 decoder swallows the byte
-# after each bad lead, so a syllable before a space or a full stop loses its last
-# byte together with that ASCII character (왔다. -> 왔??).
+# after each bad lead, so a syllable before a space or punctuation can lose its
+# last byte together with that ASCII character (다, shows as ??).
 _KOREAN = [
     "어제는 비가 많이 왔다. 오늘은 날씨가 맑다.",
     "정말 사랑스럽다, 진짜 좋은 영화였다.",

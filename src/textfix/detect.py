@@ -625,8 +625,9 @@ def _mostly_seen(garbled: str, marker: str) -> bool:
     The decode reads every marker, and a run of markers alone would be read as
     whatever the model likes best: the seen characters around the lost bytes are
     its only evidence. Windows cp949 shows about as many markers as characters
-    in Korean (우리는 내일 아침에: 14 to 13), while UTF-8 read as Big5 often shows
-    mostly markers (文本文件 as �����祆��隞�: eight markers, two characters).
+    in Korean (14 to 13 for 우리는 내일 아침에 도서관에 갈 거예요.), while UTF-8
+    read as Big5 often shows mostly markers (文本文件 as �����祆��隞�: eight
+    markers, two characters).
     """
     lost = garbled.count(marker)
     seen = sum(1 for ch in garbled if ord(ch) >= 0x80) - (lost if ord(marker) >= 0x80 else 0)
@@ -680,7 +681,7 @@ def _reads_better(text: str, rep: Repair, others: list[Repair], model: CharModel
 # Nats by which a whole-stretch decode must read better than the walker's repairs.
 # Where the walker left markers the difference is tens of nats; where both read
 # every byte and differ in one character the model can hardly tell them apart
-# (三个省份 and 三三省份 differ by a thousandth of a nat), and the walker, which
+# (三个省份 and 三三省份 differ by under a thousandth of a nat), and the walker, which
 # ranks each lost stretch with the context on both sides, keeps its choice.
 _DECODE_MARGIN = 4.0
 
