@@ -551,21 +551,32 @@ def _greedy(cands: list[Repair], margin: float, chosen: list[Repair]) -> list[Re
     return chosen
 
 
+def _placed_by_kind(cands: list[Repair], margin: float) -> dict[str, list[Repair]]:
+    """Per damage kind, the non-overlapping repairs of at least ``margin`` that
+    kind would place on its own."""
+    by_kind: dict[str, list[Repair]] = {}
+    for cand in cands:
+        if cand.gain >= margin:
+            by_kind.setdefault(cand.kind, []).append(cand)
+    return {kind: _greedy(reps, margin, []) for kind, reps in by_kind.items()}
+
+
+def _leading_kind(placed: dict[str, list[Repair]]) -> str:
+    """The kind whose placed repairs gain the most: the line's one likely cause."""
+    return max(placed, key=lambda kind: sum(r.gain for r in placed[kind]))
+
+
 def _select(cands: list[Repair], margin: float) -> list[Repair]:
     """Non-overlapping repairs, preferring the one damage that explains the most of the line.
 
     Damage on one line nearly always has one cause, so the kind with the largest
     total gain is placed first; other kinds only fill what it left untouched.
     """
-    by_kind: dict[str, list[Repair]] = {}
-    for cand in cands:
-        if cand.gain >= margin:
-            by_kind.setdefault(cand.kind, []).append(cand)
-    if not by_kind:
+    placed = _placed_by_kind(cands, margin)
+    if not placed:
         return []
-    totals = {k: sum(r.gain for r in _greedy(v, margin, [])) for k, v in by_kind.items()}
-    lead = max(totals, key=lambda k: totals[k])
-    chosen = _greedy(by_kind[lead], margin, [])
+    lead = _leading_kind(placed)
+    chosen = list(placed[lead])
     if family_of_kind(lead) == "legacy_latin":
         # One line was written in one legacy encoding: where Shift-JIS read as
         # cp1252 explains most of it, an EUC-KR reading of a stretch it left (its
@@ -590,14 +601,10 @@ def _decoded_stretch(
     they mark the stretch; the decode is offered only where it explains the
     stretch better than they do, so it mostly fills what they left as markers.
     """
-    by_kind: dict[str, list[Repair]] = {}
-    for cand in cands:
-        if cand.kind in CHANNEL_DAMAGES and cand.gain >= config.margin:
-            by_kind.setdefault(cand.kind, []).append(cand)
-    if not by_kind:
+    found = _placed_by_kind([c for c in cands if c.kind in CHANNEL_DAMAGES], config.margin)
+    if not found:
         return []
-    found = {kind: _greedy(reps, config.margin, []) for kind, reps in by_kind.items()}
-    kind = max(found, key=lambda k: sum(r.gain for r in found[k]))
+    kind = _leading_kind(found)
     damage = CHANNEL_DAMAGES[kind]
     marker = damage.reading.marker or "\ufffd"
     a = min(r.start for r in found[kind])
@@ -631,11 +638,10 @@ def _mostly_seen(garbled: str, marker: str) -> bool:
     """
     lost = garbled.count(marker)
     seen = sum(1 for ch in garbled if ord(ch) >= 0x80) - (lost if ord(marker) >= 0x80 else 0)
-    return lost * _SEEN_PER_LOST <= seen * _SEEN_PER_LOST_DEN
+    return lost <= _MOST_LOST_PER_SEEN * seen
 
 
-# At most three markers for every two characters seen.
-_SEEN_PER_LOST, _SEEN_PER_LOST_DEN = 2, 3
+_MOST_LOST_PER_SEEN = 1.5  # three markers for every two characters seen
 
 
 def _left_unread(text: str, start: int, end: int, marker: str, reps: list[Repair]) -> bool:
