@@ -273,12 +273,37 @@ def test_long_cjk_text_reads_only_the_triggered_lines() -> None:
     # Every CJK line holds a character some trigger needs, so the first cut gives
     # up; the lines where a trigger matches are few.
     assert pipeline._segments(text) is None
-    segments = pipeline._triggered_segments(text)
+    segments = pipeline._triggered_segments(text, Config())
     assert segments is not None and sum(b - a for a, b in segments) < len(text) / 2
     _fixed_like_the_whole_text(text)
     # The opt-in CJK punctuation stage has its own trigger: the whole text is read.
     opted = fix_and_explain(text, cjk_punctuation=True)
     assert opted.text == pipeline._run_gated(text, Config(cjk_punctuation=True)).text
+
+
+def test_clean_lines_with_rare_words_are_never_searched(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Rare characters side by side pass the fused gate, but no reader could have
+    made them out of UTF-8 and they have no rare company: no stage reads them."""
+    from textfix import detect, gate, pipeline
+
+    poems = [
+        "愿妳妳、兰心蕙性，枕前言下，表余深意。",
+        "嚴寒動八荒，莿莿無休時。",
+        "王窮惴惴，夜不能寐。",
+    ]
+    text = "\n".join(["今天下午我们在图书馆讨论了新的计划。", *poems] * 300)
+    assert list(gate.stage_lines(text))  # the gate alone would have them read
+    searched: list[str] = []
+    real = detect._candidates
+
+    def spy(text: str, lo: int, hi: int, *args: object, **kwargs: object) -> list:
+        searched.append(text[lo:hi])
+        return real(text, lo, hi, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(detect, "_candidates", spy)
+    assert pipeline._triggered_segments(text, Config()) == []
+    assert fix_text(text) == text
+    assert searched == []
 
 
 def test_later_passes_read_only_the_lines_the_last_pass_changed(

@@ -3,7 +3,9 @@
 ``gate.damaged_lines`` scans once with all line triggers fused into one pattern;
 it must name exactly the lines the separate triggers name. ``precheck.could_repair``
 skips a UTF-8 reading on a line when no marker there can be a lost byte; it must
-never skip a reading that proposes a repair the engine could accept.
+never skip a reading that proposes a repair the engine could accept. Likewise
+``precheck.utf8_inside``, which lets the detector skip lines whose rare
+characters no reader could have made out of UTF-8.
 """
 
 from __future__ import annotations
@@ -14,11 +16,11 @@ import re
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from textfix import gate
+from textfix import detect, gate
 from textfix.artifacts import markers, pinyin, punctuation
 from textfix.codecs import DAMAGES, Damage
-from textfix.config import DEFAULT
-from textfix.repair.precheck import could_hold, could_repair
+from textfix.config import DEFAULT, Config
+from textfix.repair.precheck import could_hold, could_repair, utf8_inside
 from textfix.repair.roundtrip import (
     METER,
     RunKey,
@@ -274,7 +276,7 @@ def _proof_by_separate_scans(text: str) -> bool:
     """gate.proof_of_damage as it was written: each trigger in turn."""
     rare_question = gate._patterns()[2]
     return bool(
-        re.search(f"[{gate._NEVER_CHARS}]", text)
+        re.search(f"[{gate.NEVER_CHARS}]", text)
         or gate.utf8_run(text)
         or rare_question.search(text)
         or gate.CUT_STREAM.search(text)
@@ -302,3 +304,55 @@ def _encodable_prefix_by_trials(text: str, codec: str) -> bytes | None:
 def test_encodable_prefix_stops_at_the_first_unencodable_character(text: str) -> None:
     for codec in gate._LEAD_CODECS:
         assert gate._encodable_prefix(text, codec) == _encodable_prefix_by_trials(text, codec)
+
+
+# Words that garble into rare characters under one reader or another, plus Latin
+# and Cyrillic words (two-byte UTF-8), and kana and Hangul.
+_INSIDE_WORDS = [*_WORDS, "café", "Straße", "Москва", "ひらがな", "カタカナ", "서울", "龘靐", "𠀀"]
+_UTF8_READERS = [d for d in DAMAGES if d.source.is_utf8 and d.reading.double_byte and not d.cut]
+
+
+@settings(max_examples=600, deadline=None)
+@given(
+    st.sampled_from(_UTF8_READERS),
+    st.lists(st.sampled_from([*_INSIDE_WORDS, " ", "a", "，", "1"]), min_size=1, max_size=6),
+    st.data(),
+)
+def test_utf8_inside_admits_every_stretch_of_mojibake(
+    damage: Damage, words: list[str], data: st.DataObject
+) -> None:
+    """Any two or more non-ASCII characters in a row of UTF-8 read by a double-byte
+    reader pass the screen, whatever the reader, policy or text."""
+    garbled = damage.garble("".join(words))
+    a = data.draw(st.integers(0, max(0, len(garbled) - 2)))
+    b = data.draw(st.integers(a + 2, min(len(garbled), a + 5))) if len(garbled) >= a + 2 else a
+    if b - a < 2 or any(c.isascii() for c in garbled[a:b]):
+        return
+    assert utf8_inside(garbled, a, b), (garbled, a, b)
+
+
+def test_utf8_inside_refuses_rare_pairs_of_clean_text() -> None:
+    # Rare characters side by side in clean classical poetry and Japanese prose.
+    for line, a, b in [
+        ("愿妳妳、兰心蕙性", 1, 3),
+        ("嚴寒動八荒，莿莿無休時", 6, 8),
+        ("王窮惴惴，夜", 2, 4),
+        ("棖棖山響", 0, 2),
+    ]:
+        assert not utf8_inside(line, a, b), line
+
+
+_CLEAN_RARE = ["娅姹", "蕙性", "莿莿", "棖棖", "惴惴", "罠に陥", "霅溪", "螟蛉"]
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.sampled_from([*_CLEAN_RARE, *_WORDS, "，", "。", " "]), min_size=1, max_size=10))
+def test_lines_not_worth_searching_hold_no_repair(words: list[str]) -> None:
+    """Where the detector's line screen says no, searching the line anyway finds no
+    repair that clears the margin."""
+    line = "".join(words)
+    model = get_model()
+    if detect._worth_searching(line, model):
+        return
+    found = detect._candidates(line, 0, len(line), model, Config(), top=True)
+    assert all(r.gain < DEFAULT.margin for r in found), [(r.fix, r.gain) for r in found]

@@ -21,7 +21,12 @@ from textfix.codecs import DAMAGES, Damage
 from textfix.config import Config
 from textfix.findings import Finding
 from textfix.repair.channel import CHANNEL_DAMAGES, whole_repair
-from textfix.repair.precheck import could_hold, line_could_hold, markers_can_be_lost
+from textfix.repair.precheck import (
+    could_hold,
+    line_could_hold,
+    markers_can_be_lost,
+    utf8_inside,
+)
 from textfix.repair.roundtrip import (
     METER,
     Repair,
@@ -263,9 +268,14 @@ def _worth_searching(line: str, model: CharModel) -> bool:
     leads = list(gate.lead_chars(line))
     if leads and ("?" in line or "\ufffd" in line):
         return True
+    cross: bool | None = None
     for k, i in enumerate(leads):
         if k and i - leads[k - 1] <= 3:
-            return True
+            if utf8_inside(line, leads[k - 1], i + 1):
+                return True
+            cross = _cross_cjk_evidence(line) if cross is None else cross
+            if cross:
+                return True
         unknown_pair = (i > 0 and not knows(line[i - 1 : i + 1])) or (
             i + 1 < len(line) and not knows(line[i : i + 2])
         )
@@ -274,7 +284,13 @@ def _worth_searching(line: str, model: CharModel) -> bool:
     rare = list(gate.rare_chars(line))
     for a, b in zip(rare, rare[1:], strict=False):
         if b - a <= 3 and any(not knows(line[i : i + 2]) for i in range(a, b)):
-            return True
+            # Inside mojibake of UTF-8 the pair is a stretch of it under some reader;
+            # inside a misread between CJK encodings it has rare company.
+            if utf8_inside(line, a, b + 1):
+                return True
+            cross = _cross_cjk_evidence(line) if cross is None else cross
+            if cross:
+                return True
     return False
 
 
@@ -766,6 +782,16 @@ def _clear(rep: Repair, spans: list[tuple[int, int]]) -> bool:
 
 def _confidence(gain: float, margin: float) -> float:
     return round(1.0 - math.exp(-max(gain, 0.0) / max(margin, 1e-6)), 3)
+
+
+def line_has_work(line: str) -> bool:
+    """False only if :func:`find_damage` would find nothing on this one line.
+
+    The pipeline asks it of each line the fused gate lets through before it cuts
+    segments: most such lines in clean CJK text hold a rare word and nothing else,
+    and dropping them there spares each one a run through every stage.
+    """
+    return gate.has_codec_trigger(line) and _worth_searching(line, get_model())
 
 
 def find_damage(text: str, config: Config) -> list[Finding]:

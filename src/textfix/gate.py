@@ -115,7 +115,7 @@ _SHAPE_PARTS = [_CUT_PART, _LATIN_PART, _SJIS_PART, _LEAD_ASCII_PART, _CYR_PART]
 
 # Characters real text never holds: C1 controls, U+FFFD, private use, halfwidth
 # katakana (as a class body, shared by the patterns below).
-_NEVER_CHARS = "\\x80-\\x9f\\ufffd\\ue000-\\uf8ff\\uff61-\\uff9f"
+NEVER_CHARS = "\\x80-\\x9f\\ufffd\\ue000-\\uf8ff\\uff61-\\uff9f"
 
 
 @cache
@@ -138,7 +138,7 @@ def _cjk_parts() -> list[tuple[str, str]]:
     # One leading class (rare characters and "?"), for the same reason as LATIN_PAIR.
     rare_or_question = _class("common_chars.txt", printable_ascii="\x20-\x3e\x40-\x7e")
     return [
-        (f"[{_NEVER_CHARS}{leads}]", ""),
+        (f"[{NEVER_CHARS}{leads}]", ""),
         (rare, f".{{0,2}}{rare}"),
         (rare_or_question, f"(?:(?<=\\?){rare}|(?<!\\?)\\?)"),
     ]
@@ -233,7 +233,7 @@ def _proof() -> re.Pattern[str]:
     of every line the gate lets through)."""
     return fuse(
         [
-            (f"[{_NEVER_CHARS}]", ""),
+            (f"[{NEVER_CHARS}]", ""),
             _cjk_parts()[2],
             *_SHAPE_PARTS,
         ]
@@ -270,11 +270,25 @@ def starts_utf8(text: str, at: int) -> bool:
         decoded = raw[:9].decode("utf-8", "replace")
         # The second character must be multibyte too: 。 in Shift-JIS is 81 42,
         # a continuation byte and "B", after any lead character.
-        if decoded[0] != "\ufffd" and (
-            len(decoded) == 1 or (decoded[1] != "\ufffd" and not decoded[1].isascii())
-        ):
+        if decoded[0] != "\ufffd" and (len(decoded) == 1 or utf8_spells(decoded[1])):
             return True
     return False
+
+
+# What two-byte UTF-8 sequences spell in text a CJK reader may meet: accented
+# Latin letters, Greek, Cyrillic. Byte pairs of a CJK encoding decode as two-byte
+# UTF-8 to anything in U+0080-U+07FF by chance: 莿莿 in GBK is C7 84 C7 84 (ǄǄ),
+# and 罠に in cp932 is E3 B2 82 C9 8A, 罠 then Ɋ.
+_TWO_BYTE_LETTERS = re.compile("[\u00c0-\u017f\u0386-\u03ce\u0400-\u045f]")
+
+
+def utf8_spells(ch: str) -> bool:
+    """Is ``ch``, decoded from UTF-8 in a CJK reader's bytes, what mojibake holds?
+
+    A multibyte character in the CJK ranges or a letter of a European script is;
+    ASCII, a lost byte or an odd letter (Ǆ, Ɋ, Arabic) is not.
+    """
+    return ch >= "\u0800" and ch != "\ufffd" or _TWO_BYTE_LETTERS.match(ch) is not None
 
 
 def _encodable_prefix(text: str, codec: str) -> bytes | None:

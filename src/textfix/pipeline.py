@@ -6,7 +6,7 @@ is not run at all, which is what keeps clean text at close to memory speed.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 
 from textfix import gate
@@ -22,6 +22,9 @@ class Stage:
     enabled: Callable[[Config], bool]
     triggered: Callable[[str], bool]
     find: Finder
+    # Asked of one line of a long text: False only if ``find`` would find nothing
+    # there. None: ``triggered`` is that test.
+    line_has_work: Callable[[str], bool] | None = None
 
 
 def _stages() -> list[Stage]:
@@ -35,6 +38,7 @@ def _stages() -> list[Stage]:
             lambda c: c.repair_codecs or c.repair_latin or c.realign_streams,
             gate.has_codec_trigger,
             detect.find_damage,
+            detect.line_has_work,
         ),
         Stage("markers", lambda c: True, markers.triggered, markers.find_markers),
         Stage("pinyin", lambda c: c.remove_pinyin, pinyin.triggered, pinyin.find_annotations),
@@ -125,7 +129,7 @@ def run(text: str, config: Config) -> Explained:
     if len(text) >= _SEGMENT_MIN and not text.isascii() and not _normalize_enabled(config):
         segments = _segments(text)
         if segments is None and not config.cjk_punctuation:
-            segments = _triggered_segments(text)
+            segments = _triggered_segments(text, config)
         if segments is not None:
             return _run_segments(text, segments, config)
     return _run_gated(text, config)
@@ -173,7 +177,7 @@ def _segments(text: str) -> list[tuple[int, int]] | None:
     return _cover(text)
 
 
-def _triggered_segments(text: str) -> list[tuple[int, int]] | None:
+def _triggered_segments(text: str, config: Config) -> list[tuple[int, int]] | None:
     """Stretches of whole lines around each line where some stage's trigger matches.
 
     In CJK text nearly every line holds a character some trigger needs, so
@@ -183,7 +187,18 @@ def _triggered_segments(text: str) -> list[tuple[int, int]] | None:
     opt-in CJK punctuation stage has a trigger of its own, outside this scan, so
     the caller does not ask when it is on.
     """
-    return _cover(text, gate.stage_lines(text))
+    return _cover(text, _lines_with_work(text, config))
+
+
+def _lines_with_work(text: str, config: Config) -> Iterator[tuple[int, int]]:
+    """The lines of :func:`gate.stage_lines` where some enabled stage may find
+    something, by each stage's own line test (two rare characters that make a known
+    word pass the fused scan but not the repair stage's)."""
+    active = [stage.line_has_work or stage.triggered for stage in stages() if stage.enabled(config)]
+    for start, end in gate.stage_lines(text):
+        line = text[start:end]
+        if any(has_work(line) for has_work in active):
+            yield start, end
 
 
 def _cover(

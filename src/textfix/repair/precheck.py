@@ -29,7 +29,8 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from textfix.codecs import Damage, Reading
+from textfix.codecs import DAMAGES, Damage, Reading, byte_alternatives
+from textfix.gate import NEVER_CHARS, utf8_spells
 
 _SEQ = rb"(?:[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3})"
 # Two sequences in a row, or one followed by an ASCII byte the reader took as the
@@ -144,3 +145,75 @@ def line_could_hold(damage: Damage, line: str, rare: set[str]) -> bool:
 # Per reader, whether it can make each rare character seen so far out of UTF-8: the
 # same characters come back on every line of a text in a rare script.
 _FITS: dict[Reading, dict[str, bool]] = {}
+
+
+# A stretch cut out of UTF-8 at any two byte positions: the tail of a character,
+# whole characters, then the head of one. (Overlong and surrogate forms are let
+# through: a looser test only searches more.)
+_UTF8_FRAGMENT = re.compile(
+    rb"[\x80-\xbf]{0,3}"
+    rb"(?:[\x00-\x7f]|[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3})*"
+    rb"(?:[\xc2-\xf4][\x80-\xbf]{0,2})?"
+)
+# Every place _UTF8_EVIDENCE matches, overlapping ones included.
+_EVIDENCE_AT = re.compile(b"(?=(" + _UTF8_EVIDENCE.pattern + b"))")
+_FRAGMENT_CODECS = tuple(
+    dict.fromkeys(d.reading.codec for d in DAMAGES if d.source.is_utf8 and d.reading.double_byte)
+)
+# Characters on each side of a stretch that may complete the evidence for it.
+_AROUND = 2
+
+
+def utf8_inside(line: str, a: int, b: int) -> bool:
+    """Could ``line[a:b]`` lie inside mojibake of UTF-8 under some double-byte reader?
+
+    Then its bytes under that reader are a stretch of UTF-8, and two whole
+    multibyte sequences in a row (the evidence :func:`could_hold` asks of a window)
+    run through them. Two rare characters that real text puts side by side
+    seldom pass under any reader. A character whose bytes are not known for sure
+    (see :func:`_unsure`) within reach lets them through.
+
+    >>> utf8_inside("浣犲ソ", 0, 2), utf8_inside("愿妳妳、兰心", 1, 3)
+    (True, False)
+    """
+    lo, hi = max(0, a - _AROUND), min(len(line), b + _AROUND)
+    if _unsure().search(line, lo, hi) is not None:
+        return True
+    for codec in _FRAGMENT_CODECS:
+        try:
+            inner = line[a:b].encode(codec)
+        except UnicodeEncodeError:
+            continue  # this reader cannot show these characters at all
+        if _UTF8_FRAGMENT.fullmatch(inner) is None:
+            continue
+        # A neighbour this reader cannot show is no part of its mojibake: "?" (an
+        # ASCII byte no evidence can use) stands in for it.
+        head = line[lo:a].encode(codec, "replace")
+        raw = head + inner + line[b:hi].encode(codec, "replace")
+        start, end = len(head), len(head) + len(inner)
+        for m in _EVIDENCE_AT.finditer(raw):
+            if m.start(1) < end and m.end(1) > start and _worded(m.group(1)):
+                return True
+    return False
+
+
+def _worded(evidence: bytes) -> bool:
+    """Does the evidence spell what mojibake holds: a CJK-range character, or
+    nothing but ASCII and European letters (:func:`gate.utf8_spells`)?"""
+    decoded = evidence.decode("utf-8", "replace")
+    return any(c >= "\u0800" and utf8_spells(c) for c in decoded) or all(
+        c.isascii() or utf8_spells(c) for c in decoded
+    )
+
+
+@lru_cache(maxsize=1)
+def _unsure() -> re.Pattern[str]:
+    """Characters whose bytes under some reader :func:`utf8_inside` cannot know:
+    markers, characters a reader makes of more than one byte sequence, and those
+    real text never holds (a C1 control or a private-use character is a byte
+    the reader could not map, and proof of damage on its own)."""
+    unsure = set(_CUT_MARKERS + _WINDOWS_EXTRAS + "\u30fb")
+    for damage in DAMAGES:
+        if damage.source.is_utf8 and damage.reading.double_byte:
+            unsure.update(byte_alternatives(damage.reading))
+    return re.compile(f"[{NEVER_CHARS}{re.escape(''.join(sorted(unsure)))}]")
