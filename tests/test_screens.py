@@ -148,7 +148,7 @@ _SCREENED = [
     if d.source.is_utf8
     and d.reading.double_byte
     and not d.cut
-    and d.reading.policy in ("replace", "question")
+    and d.reading.policy in ("replace", "question", "windows")
 ]
 _WORDS = ["唐宋", "变革", "历史", "你好", "測試", "資料", "テスト", "한국어", "说明", "设置"]
 _GLUE = ["?", "?", '"', "，", "。", " ", "a", "(", ")", "\ufffd", "1"]
@@ -356,3 +356,26 @@ def test_lines_not_worth_searching_hold_no_repair(words: list[str]) -> None:
         return
     found = detect._candidates(line, 0, len(line), model, Config(), top=True)
     assert all(r.gain < DEFAULT.margin for r in found), [(r.fix, r.gain) for r in found]
+
+
+def test_markers_among_characters_the_reader_lacks_are_not_lost_bytes() -> None:
+    # Hangul around a "?": no Big5 or GBK reader shows Hangul, so its mojibake
+    # cannot be there; a Korean reader's can.
+    line = "엥?이,이거 한국꺼 아니었나??"
+    for kind in ("utf8_as_big5_q", "utf8_as_big5_win", "utf8_as_gbk_q"):
+        assert not could_repair(_damage(kind), line), kind
+    cut = next(d for d in DAMAGES if d.kind == "gbk_chunk_split")
+    assert not could_repair(cut, line)
+    assert could_repair(_damage("utf8_as_euckr_win"), line)
+
+
+def test_a_windows_marker_must_cut_into_utf8() -> None:
+    # An ASCII "?" after clean Chinese: no UTF-8 character can run through it
+    # under a Windows Big5 or cp949 reader, while real Windows mojibake passes.
+    clean = "網路媒體在何方?--復興網路媒體"
+    for kind in ("utf8_as_big5_win", "utf8_as_euckr_win"):
+        damage = _damage(kind)
+        assert not could_repair(damage, clean), kind
+        garbled = damage.garble("韓國語的文字，我們在何方？")
+        assert damage.reading.marker in garbled
+        assert could_repair(damage, garbled), (kind, garbled)

@@ -39,13 +39,6 @@ _UTF8_EVIDENCE = re.compile(_SEQ + b"(?:" + _SEQ + b"|[\x40-\x7e])")
 # Characters a Windows decoder makes of bytes the codec itself would not map back:
 # cp936 reads 0x80 as the euro sign.
 _WINDOWS_EXTRAS = "\u20ac"
-# A lost byte inside a well-formed UTF-8 character: its lead, or a continuation
-# after its lead. 0xFF stands for the lost byte: CJK encoders write it for no
-# character but one private-use one, which can only let more through.
-_LOST = b"\xff"
-_LOST_IN_UTF8 = re.compile(
-    b"\xff[\x80-\xbf\xff]|[\xc2-\xf4]\xff|[\xe0-\xf4][\x80-\xbf]\xff|[\xf0-\xf4][\x80-\xbf]{2}\xff"
-)
 _CUT_MARKERS = "?\ufffd"
 _CUT_MAX_LOST = 2  # at most one marker in this many characters of a cut window
 
@@ -77,16 +70,17 @@ def _lossless_evidence(damage: Damage, window: str) -> bool:
 @lru_cache(maxsize=256)
 def _utf8_evidence(codec: str, window: str) -> bool:
     # The same window comes back under every error policy of a codec.
-    return _UTF8_EVIDENCE.search(window.encode(codec, "replace")) is not None
+    raw = window.encode(codec, "replace")
+    return any(_worded(m.group(1)) for m in _EVIDENCE_AT.finditer(raw))
 
 
 def could_repair(damage: Damage, window: str) -> bool:
     """:func:`could_hold`, where a marker counts only if it can be a lost byte.
 
-    For UTF-8 read by a double-byte reader that shows each lost byte as one
-    marker (a Windows decoder may also swallow the byte after a bad lead, so its
-    markers always count), a marker that no UTF-8 character around it can have
-    lost is a character like any other: the window is judged as lossless, with
+    For UTF-8 read by a double-byte reader that shows each lost byte (or, under
+    Windows, each bad lead byte and the byte it swallowed) as one marker, a
+    marker that no UTF-8 character around it can have lost is a character like
+    any other: the window is judged as lossless, with
     the marker as the reader's own byte for it (a real ``?``).
     """
     return could_hold(damage, window) and markers_can_be_lost(damage, window)
@@ -96,17 +90,126 @@ def markers_can_be_lost(damage: Damage, window: str) -> bool:
     """The part of :func:`could_repair` that :func:`could_hold` does not ask."""
     reading = damage.reading
     marker = reading.marker
+    if reading.double_byte and (damage.cut or damage.source.is_utf8):
+        markers = _CUT_MARKERS if damage.cut else (marker or "")
+        shown = [m for m in markers if m in window]
+        if shown and not _accompanied(reading, window, "".join(shown)):
+            return False
     if (
         damage.cut
         or not damage.source.is_utf8
         or not reading.double_byte
-        or reading.policy == "windows"
         or marker is None
         or marker not in window
     ):
         return True
-    raw = _LOST.join(part.encode(reading.codec, "replace") for part in window.split(marker))
-    return _LOST_IN_UTF8.search(raw) is not None or _lossless_evidence(damage, window)
+    # A Windows reader's marker stands for a bad lead byte and the byte it
+    # swallowed (or one byte that leads nothing); the others' for one byte.
+    width = 2 if reading.policy == "windows" else 1
+    return _lost_in_utf8(reading.codec, window, marker, width) or _lossless_evidence(damage, window)
+
+
+# Reader characters before a marker within which the UTF-8 character it cut into
+# begins: a double-byte reader's characters and UTF-8's three-byte ones line up
+# every three characters.
+_PREFIX_REACH = 3
+_WHOLE_UTF8 = re.compile(b"(?:[\x00-\x7f]|" + _SEQ + b")*")
+
+
+def _lost_in_utf8(codec: str, window: str, marker: str, width: int) -> bool:
+    """Can some ``marker`` in ``window`` stand for ``width`` (or fewer) bytes lost
+    from the middle of well-formed UTF-8?
+
+    A lost byte is never ASCII (a reader does not fail on ASCII), so it belongs to
+    a multibyte character: either the bytes after the marker finish that
+    character, or it began within the few reader characters before the marker, at
+    a character boundary both encodings share, and the bytes from there on are
+    UTF-8 up to the marker. A run of markers always counts. (A two-byte character
+    lost whole between clean neighbours, é as one Windows ``?``, is left out: one
+    marker alone is never a repair.)
+
+    >>> _lost_in_utf8("cp950", "網路媒體在何方?--復興", "?", 2)
+    False
+    """
+    for p, ch in enumerate(window):
+        if ch != marker:
+            continue
+        after = _shown_after(window, p, codec, marker)
+        if after is None or (after and 0x80 <= after[0] <= 0xBF):
+            return True  # a run of markers, or the character goes on after it
+        for k in range(1, _PREFIX_REACH + 1):
+            if k > p or window[p - k] == marker:
+                break
+            try:
+                before = window[p - k : p].encode(codec)
+            except UnicodeEncodeError:
+                break  # the reader cannot show it: no part of its mojibake
+            need = _still_needs(before)
+            if not need:
+                continue  # no character begins there, or none is open at the marker
+            rest = need - width
+            if rest <= 0 or all(0x80 <= b <= 0xBF for b in after[:rest]) and len(after) >= rest:
+                return True
+    return False
+
+
+def _shown_after(window: str, p: int, codec: str, marker: str) -> bytes | None:
+    """The reader's bytes for the characters right after the marker at ``p``, up to
+    one it cannot show (None if another marker comes first)."""
+    out = b""
+    for ch in window[p + 1 : p + 3]:
+        if ch == marker:
+            return None if not out else out
+        try:
+            out += ch.encode(codec)
+        except UnicodeEncodeError:
+            break
+    return out
+
+
+def _still_needs(raw: bytes) -> int | None:
+    """How many continuation bytes ``raw``, read as UTF-8 from a character start,
+    still needs at its end (None if it is no such stretch)."""
+    rest = raw[_WHOLE_UTF8.match(raw).end() :]  # type: ignore[union-attr]
+    if not rest:
+        return 0
+    lead = rest[0]
+    n = 0
+    if 0xC2 <= lead <= 0xF4:
+        n = 2 if lead <= 0xDF else 3 if lead <= 0xEF else 4
+    if not n or len(rest) >= n or any(not 0x80 <= b <= 0xBF for b in rest[1:]):
+        return None
+    return n - len(rest)
+
+
+# Characters on each side of a run of markers where the reader's own characters
+# must show: a cut stream's shifted run may begin with ASCII a normalizer folded
+# (?!笔痉), so one more than the marker's neighbour.
+_COMPANY_REACH = 2
+
+
+def _accompanied(reading: Reading, window: str, markers: str) -> bool:
+    """Does a run of ``markers`` in ``window`` have a non-ASCII character the reader
+    can show within reach?
+
+    The bytes a reader lost belong to multibyte characters, and the rest of those
+    characters' bytes, or of the mojibake around them, show as the reader's own
+    characters. A ``?`` among characters the reader has none of (Hangul for a
+    Big5 or GBK reader: 아니었나??) was written as it is. Runs with nothing
+    but ASCII around them hold nothing a repair could read from.
+    """
+    for m in _marker_runs(markers).finditer(window):
+        around = window[max(0, m.start() - _COMPANY_REACH) : m.start()]
+        around += window[m.end() : m.end() + _COMPANY_REACH]
+        for ch in around:
+            if not ch.isascii() and ch not in markers and reading.char_bytes(ch) is not None:
+                return True
+    return False
+
+
+@lru_cache(maxsize=8)
+def _marker_runs(markers: str) -> re.Pattern[str]:
+    return re.compile(f"[{re.escape(markers)}]+")
 
 
 def _fits_utf8(reading_bytes: bytes) -> bool:
