@@ -379,3 +379,27 @@ def test_a_windows_marker_must_cut_into_utf8() -> None:
         garbled = damage.garble("韓國語的文字，我們在何方？")
         assert damage.reading.marker in garbled
         assert could_repair(damage, garbled), (kind, garbled)
+
+
+def _utf8_run_over_every_run(text: str) -> bool:
+    """gate._utf8_run as it was written: every run of CJK characters decoded."""
+    for m in re.finditer("[\u3000-\u30ff\u3400-\u9fff\uf900-\ufaff\uff00-\uffef]{3,}", text):
+        decoded = m.group().encode("gbk", "replace").decode("utf-8", "replace")
+        body = decoded.rstrip("\ufffd")
+        if len(decoded) - len(body) <= 1 and len(body) >= 2:
+            if "\ufffd" not in body and not any(c.isascii() for c in body):
+                return True
+    return False
+
+
+_RUN_WORDS = ["说明", "设置", "文本文件", "你好", "唐宋", "，", "。", "a", " ", "測試"]
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.sampled_from(_RUN_WORDS), max_size=8), st.lists(st.booleans(), max_size=8))
+def test_utf8_run_tries_only_runs_that_begin_utf8(words: list[str], garble: list[bool]) -> None:
+    gbk = _damage("utf8_as_gbk")
+    text = "".join(
+        gbk.garble(w) if i < len(garble) and garble[i] else w for i, w in enumerate(words)
+    )
+    assert gate._utf8_run.__wrapped__(text) == _utf8_run_over_every_run(text)

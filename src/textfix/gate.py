@@ -186,7 +186,18 @@ def _cjk_marks(text: str) -> bool:
 
 SHORT_TEXT = 48
 # Han, kana and CJK punctuation: what GBK makes of UTF-8 (Hangul is not in GBK).
-_GBK_RUN = re.compile("[\u3000-\u30ff\u3400-\u9fff\uf900-\ufaff\uff00-\uffef]{3,}")
+_GBK_CJK = "\u3000-\u30ff\u3400-\u9fff\uf900-\ufaff\uff00-\uffef"
+
+
+@lru_cache(maxsize=1)
+def _gbk_run() -> re.Pattern[str]:
+    """A whole run of three or more such characters whose first one begins UTF-8
+    in GBK: its bytes are a UTF-8 lead then a continuation byte. Any other run
+    decodes to U+FFFD at once, so :func:`_utf8_run` need not try it."""
+    pairs = bytes(b for b1 in range(0xC2, 0xF5) for b2 in range(0x80, 0xC0) for b in (b1, b2))
+    starts = {c for c in pairs.decode("gbk", "replace") if c != "\ufffd"}
+    starts = {c for c in starts if re.fullmatch(f"[{_GBK_CJK}]", c)}
+    return re.compile(f"(?<![{_GBK_CJK}])[{re.escape(''.join(sorted(starts)))}][{_GBK_CJK}]{{2,}}")
 
 
 def utf8_run(text: str) -> bool:
@@ -202,7 +213,7 @@ def utf8_run(text: str) -> bool:
 
 @lru_cache(maxsize=1024)
 def _utf8_run(text: str) -> bool:
-    for m in _GBK_RUN.finditer(text):
+    for m in _gbk_run().finditer(text):
         raw = m.group().encode("gbk", "replace")
         decoded = raw.decode("utf-8", "replace")
         # Lost bytes may only trail: the run can end inside a character.
@@ -264,6 +275,8 @@ def starts_utf8(text: str, at: int) -> bool:
     """
     window = text[at : at + 5]
     for codec in _LEAD_CODECS:
+        if not _three_byte_lead(window[0], codec):
+            continue  # the same test as below on the first byte, without the encoding
         raw = _encodable_prefix(window, codec)
         if raw is None or len(raw) < 3 or not 0xE0 <= raw[0] <= 0xEF:
             continue
@@ -289,6 +302,15 @@ def utf8_spells(ch: str) -> bool:
     ASCII, a lost byte or an odd letter (Ǆ, Ɋ, Arabic) is not.
     """
     return ch >= "\u0800" and ch != "\ufffd" or _TWO_BYTE_LETTERS.match(ch) is not None
+
+
+@lru_cache(maxsize=4096)
+def _three_byte_lead(ch: str, codec: str) -> bool:
+    """Does ``ch`` in ``codec`` begin with a byte that leads three-byte UTF-8?"""
+    try:
+        return 0xE0 <= ch.encode(codec)[0] <= 0xEF
+    except UnicodeEncodeError:
+        return False
 
 
 def _encodable_prefix(text: str, codec: str) -> bytes | None:
