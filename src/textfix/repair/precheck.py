@@ -117,28 +117,33 @@ _WHOLE_UTF8 = re.compile(b"(?:[\x00-\x7f]|" + _SEQ + b")*")
 
 
 def _lost_in_utf8(codec: str, window: str, marker: str, width: int) -> bool:
-    """Can some ``marker`` in ``window`` stand for ``width`` (or fewer) bytes lost
-    from the middle of well-formed UTF-8?
+    """Can some run of ``marker`` in ``window``, each standing for ``width`` bytes
+    or fewer, be bytes lost from the middle of well-formed UTF-8?
 
     A lost byte is never ASCII (a reader does not fail on ASCII), so it belongs to
-    a multibyte character: either the bytes after the marker finish that
-    character, or it began within the few reader characters before the marker, at
-    a character boundary both encodings share, and the bytes from there on are
-    UTF-8 up to the marker. A run of markers always counts. (A two-byte character
-    lost whole between clean neighbours, é as one Windows ``?``, is left out: one
-    marker alone is never a repair.)
+    a multibyte character. A run that may hide three bytes or more may hide a
+    whole character between clean neighbours. A shorter one cuts into a
+    character: either the bytes after it finish that character, or it began within
+    the few reader characters before the run, at a character boundary both
+    encodings share, and the bytes from there on are UTF-8 up to the run. (A
+    two-byte character lost whole between clean neighbours, é as one Windows
+    ``?`` or as ``??``, is left out: such a run is never a repair alone.)
 
     >>> _lost_in_utf8("cp950", "網路媒體在何方?--復興", "?", 2)
     False
+    >>> _lost_in_utf8("cp949", "아니었나??", "?", 1), _lost_in_utf8("cp949", "아니었나??", "?", 2)
+    (False, True)
     """
-    for p, ch in enumerate(window):
-        if ch != marker:
-            continue
-        after = _shown_after(window, p, codec, marker)
-        if after is None or (after and 0x80 <= after[0] <= 0xBF):
-            return True  # a run of markers, or the character goes on after it
+    for run in _marker_runs(marker).finditer(window):
+        p, end = run.start(), run.end()
+        lost = (end - p) * width
+        if lost >= 3:
+            return True
+        after = _shown_after(window, end, codec)
+        if after and 0x80 <= after[0] <= 0xBF:
+            return True  # the character goes on after the run
         for k in range(1, _PREFIX_REACH + 1):
-            if k > p or window[p - k] == marker:
+            if k > p:
                 break
             try:
                 before = window[p - k : p].encode(codec)
@@ -146,20 +151,18 @@ def _lost_in_utf8(codec: str, window: str, marker: str, width: int) -> bool:
                 break  # the reader cannot show it: no part of its mojibake
             need = _still_needs(before)
             if not need:
-                continue  # no character begins there, or none is open at the marker
-            rest = need - width
-            if rest <= 0 or all(0x80 <= b <= 0xBF for b in after[:rest]) and len(after) >= rest:
+                continue  # no character begins there, or none is open at the run
+            rest = need - lost
+            if rest <= 0 or len(after) >= rest and all(0x80 <= b <= 0xBF for b in after[:rest]):
                 return True
     return False
 
 
-def _shown_after(window: str, p: int, codec: str, marker: str) -> bytes | None:
-    """The reader's bytes for the characters right after the marker at ``p``, up to
-    one it cannot show (None if another marker comes first)."""
+def _shown_after(window: str, end: int, codec: str) -> bytes:
+    """The reader's bytes for the two characters from ``end`` on, up to one it
+    cannot show."""
     out = b""
-    for ch in window[p + 1 : p + 3]:
-        if ch == marker:
-            return None if not out else out
+    for ch in window[end : end + 2]:
         try:
             out += ch.encode(codec)
         except UnicodeEncodeError:
