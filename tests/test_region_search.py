@@ -216,3 +216,17 @@ def test_lost_characters_read_back_as_the_markers_they_fill(
     for two in rt._lost_two(damage.source, reading, trail)[:50]:
         got = two.encode(codec).decode(reading.codec, "replace")
         assert got == marker * 3 + bytes([trail]).decode(reading.codec, "replace"), (two, got)
+
+
+def test_markers_among_ascii_are_no_island() -> None:
+    # A Windows Big5 reader's "?" with nothing but ASCII around it: nothing the
+    # reader showed says what it lost, so no island is offered for the model to
+    # fill from nothing; with a character it showed beside it, one is.
+    damage = next(d for d in DAMAGES if d.kind == "utf8_as_big5_win")
+    text = "?--"
+    slots = [rt.UNKNOWN, 0x2D, 0x2D]
+    walker = rt._Walker(damage, slots, [0, 1, 2], len(text))
+    assert list(walker.islands()) == []
+    shown = list(damage.reading.char_bytes("蝏") or b"")
+    walker = rt._Walker(damage, [*shown, rt.UNKNOWN, 0x2D], [0] * len(shown) + [1, 2], 3)
+    assert any(island.lossy for island in walker.islands())

@@ -799,6 +799,10 @@ class _Walker:
             return  # ASCII alone: nothing in it was misread
         if regions > 2 and _vague(parts) * 4 > len(parts) * 3:
             return  # more lost than kept: too little evidence to rebuild from
+        if regions and max(self.slots[a:b]) < 0x80:
+            # Markers among ASCII (?--, ?"): the reader showed nothing of what it
+            # misread, so any reading of the lost bytes would be the model's guess.
+            return
 
         end = self.owner[b - 1] + 1
         n, starts, owner = self.n, self.starts, self.owner
