@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import re
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -403,3 +404,24 @@ def test_utf8_run_tries_only_runs_that_begin_utf8(words: list[str], garble: list
         gbk.garble(w) if i < len(garble) and garble[i] else w for i, w in enumerate(words)
     )
     assert gate._utf8_run.__wrapped__(text) == _utf8_run_over_every_run(text)
+
+
+def test_cross_cjk_reading_needs_a_run_its_reader_shows(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A clean line of simplified classical poetry (嚣嚣: no Big5 reader shows it)
+    is not searched as GBK read by Big5; the GBK reader still reads its own run."""
+    tried: list[str] = []
+    real = detect.propose
+
+    def spy(text: str, damage: Damage, *args: object, **kwargs: object) -> list:
+        tried.append(damage.kind)
+        return real(text, damage, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(detect, "propose", spy)
+    line = "得似个、有嚣嚣。"
+    detect._candidates(line, 0, len(line), get_model(), Config(), top=True)
+    assert "gbk_as_big5" not in tried
+    assert "big5_as_gbk" in tried
+    tried.clear()
+    garbled = next(d for d in DAMAGES if d.kind == "gbk_as_big5").garble("我们今天去公园散步吧。")
+    detect._candidates(garbled, 0, len(garbled), get_model(), Config(), top=True)
+    assert "gbk_as_big5" in tried

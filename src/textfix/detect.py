@@ -17,7 +17,7 @@ from functools import cached_property
 from ftfy.badness import is_bad
 
 from textfix import gate
-from textfix.codecs import DAMAGES, Damage
+from textfix.codecs import DAMAGES, Damage, Reading
 from textfix.config import Config
 from textfix.findings import Finding
 from textfix.repair.channel import CHANNEL_DAMAGES, whole_repair
@@ -344,6 +344,10 @@ def _candidates(
                 cross_cjk_evidence = _cross_cjk_evidence(line)
             if not cross_cjk_evidence:
                 continue
+            # Only on the line itself: inside a repair, whether any repair was
+            # found at all steers what is searched next (see ``floor``).
+            if top and not _cross_cjk_evidence(line, damage.reading):
+                continue
         spans = cjk_windows if family == "cjk" else [(lo, hi)]
         held = [(a, b) for a, b in spans if could_hold(damage, text[a:b])]
         # Only on the line itself, and only for the whole damage: there each damage
@@ -389,23 +393,34 @@ def _settled(found: list[Repair], line: str, lo: int, config: Config) -> bool:
 _CROSS_CJK_MAX_LOST = 0.55
 
 
-def _cross_cjk_evidence(line: str) -> bool:
-    """Is the line worth searching as a misread between two CJK encodings?
+def _cross_cjk_evidence(line: str, reading: Reading | None = None) -> bool:
+    """Is the line worth searching as a misread between two CJK encodings (by
+    ``reading``, if given)?
 
     Such a misread turns a whole run into other characters, most of them rare: a
     lost byte shows as a marker, and a run read whole has three rare characters
     (or UTF-8 lead characters) within six. A title may be too short for that, so
     there two rare characters within three do. Clean lines of classical poetry
-    have a rare pair in nearly every line but seldom three in six.
+    have a rare pair in nearly every line but seldom three in six. Every
+    character of such a run is one the reader shows: simplified Chinese 嚣嚣 is
+    nothing a Big5 reader made.
     """
     if _mostly_lost(line):
         return False
     if "?" in line or "\ufffd" in line:
         return True
     if len(line.strip()) <= _SHORT_LINE:
-        return gate.suspect_pair(line)
+        return any(_shown_by(reading, line[a:b]) for a, b in gate.suspect_pairs(line))
     hits = sorted({*gate.rare_chars(line), *gate.lead_chars(line)})
-    return any(b - a < _DENSE_REACH for a, b in zip(hits, hits[2:], strict=False))
+    return any(
+        b - a < _DENSE_REACH and _shown_by(reading, line[a : b + 1])
+        for a, b in zip(hits, hits[2:], strict=False)
+    )
+
+
+def _shown_by(reading: Reading | None, chars: str) -> bool:
+    """Could ``reading`` have shown every character of ``chars``?"""
+    return reading is None or all(reading.char_bytes(c) is not None for c in chars)
 
 
 _SHORT_LINE = 8

@@ -159,13 +159,15 @@ def _suspect_pair() -> re.Pattern[str]:
     return re.compile(f"(?:{suspect}).{{0,2}}(?:{suspect})")
 
 
-def suspect_pair(text: str) -> bool:
-    """Two rare or UTF-8-lead characters within three positions.
+def suspect_pairs(text: str) -> Iterator[tuple[int, int]]:
+    """(start, end) of stretches that open and close with a rare or UTF-8-lead
+    character, within three positions.
 
     A misreading between two CJK encodings turns a whole run into other
     characters, so it always shows such a pair; a rare word alone does not.
     """
-    return _suspect_pair().search(text) is not None
+    for m in _suspect_pair().finditer(text):
+        yield m.span()
 
 
 def rare_chars(text: str) -> Iterator[int]:
