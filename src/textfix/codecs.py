@@ -82,6 +82,13 @@ class Reading:
         """
         return _codec_tables(self.codec, self.leads)
 
+    @cached_property
+    def char_memo(self) -> dict[str, bytes | None]:
+        """Character -> bytes this reader decoded into it (None: it cannot), filled
+        as characters are asked for. Kept on the reader for the reason
+        ``_byte_tables`` is: a cache keyed by the reader would hash it each time."""
+        return {}
+
     def valid_single(self, b: int) -> bool:
         return self._byte_tables[0][b]
 
@@ -157,12 +164,9 @@ def _error_handler(reading: Reading) -> str:
     return name
 
 
-_CHAR_CACHE: dict[Reading, dict[str, bytes | None]] = {}
-
-
 def char_table(reading: Reading) -> dict[str, bytes | None]:
     """The reader's memo of character -> bytes, for hot loops that look up many characters."""
-    return _CHAR_CACHE.setdefault(reading, {})
+    return reading.char_memo
 
 
 def _char_bytes(reading: Reading, ch: str) -> bytes | None:
