@@ -289,7 +289,7 @@ def test_clean_lines_with_rare_words_are_never_searched(monkeypatch: pytest.Monk
     poems = [
         "愿妳妳、兰心蕙性，枕前言下，表余深意。",
         "嚴寒動八荒，莿莿無休時。",
-        "王窮惴惴，夜不能寐。",
+        "舞止干戚，樂停柷敔。",
     ]
     text = "\n".join(["今天下午我们在图书馆讨论了新的计划。", *poems] * 300)
     assert list(gate.stage_lines(text))  # the gate alone would have them read

@@ -292,17 +292,18 @@ def starts_utf8(text: str, at: int) -> bool:
 
 
 # What two-byte UTF-8 sequences spell in text a CJK reader may meet: accented
-# Latin letters, Greek, Cyrillic. Byte pairs of a CJK encoding decode as two-byte
-# UTF-8 to anything in U+0080-U+07FF by chance: 莿莿 in GBK is C7 84 C7 84 (ǄǄ),
-# and 罠に in cp932 is E3 B2 82 C9 8A, 罠 then Ɋ.
-_TWO_BYTE_LETTERS = re.compile("[\u00c0-\u017f\u0386-\u03ce\u0400-\u045f]")
+# Latin letters, Greek, Cyrillic, Hebrew and Arabic (the corpus's manuals list
+# Arabic-Indic digits). Byte pairs of a CJK encoding decode as two-byte UTF-8 to
+# anything in U+0080-U+07FF by chance: 莿莿 in GBK is C7 84 C7 84 (ǄǄ), and 罠に
+# in cp932 is E3 B2 82 C9 8A, 罠 then Ɋ.
+_TWO_BYTE_LETTERS = re.compile("[\u00c0-\u017f\u0386-\u03ce\u0400-\u045f\u05d0-\u06ff]")
 
 
 def utf8_spells(ch: str) -> bool:
     """Is ``ch``, decoded from UTF-8 in a CJK reader's bytes, what mojibake holds?
 
-    A multibyte character in the CJK ranges or a letter of a European script is;
-    ASCII, a lost byte or an odd letter (Ǆ, Ɋ, Arabic) is not.
+    A multibyte character in the CJK ranges or a letter of a European, Hebrew or
+    Arabic script is; ASCII, a lost byte or an odd letter (Ǆ, Ɋ) is not.
     """
     return ch >= "\u0800" and ch != "\ufffd" or _TWO_BYTE_LETTERS.match(ch) is not None
 
