@@ -424,3 +424,10 @@ def test_cross_cjk_reading_needs_a_run_its_reader_shows(monkeypatch: pytest.Monk
     garbled = next(d for d in DAMAGES if d.kind == "gbk_as_big5").garble("我们今天去公园散步吧。")
     detect._candidates(garbled, 0, len(garbled), get_model(), Config(), top=True)
     assert "gbk_as_big5" in tried
+
+
+def test_markers_without_company_leave_lossless_mojibake_beside_them() -> None:
+    # Found by the property test above: six U+FFFD with no Big5 character near
+    # them are no lost bytes, but 皜祈岫 further on is 測試 read by Big5, whole.
+    window = "\ufffd" * 6 + "?变革?唐宋?皜祈岫?"
+    assert could_repair(_damage("utf8_as_big5"), window)

@@ -94,7 +94,9 @@ def markers_can_be_lost(damage: Damage, window: str) -> bool:
         markers = _CUT_MARKERS if damage.cut else (marker or "")
         shown = [m for m in markers if m in window]
         if shown and not _accompanied(reading, window, "".join(shown)):
-            return False
+            # None of them is a lost byte; the window may still hold lossless
+            # mojibake beside them.
+            return not damage.cut and _lossless_evidence(damage, window)
     if (
         damage.cut
         or not damage.source.is_utf8
