@@ -268,14 +268,20 @@ def _worth_searching(line: str, model: CharModel) -> bool:
     leads = list(gate.lead_chars(line))
     if leads and ("?" in line or "\ufffd" in line):
         return True
-    cross: bool | None = None
+    cross: list[bool] = []  # the line's cross-CJK evidence, once asked
+
+    def damage_could_make(a: int, b: int) -> bool:
+        # Inside mojibake of UTF-8 the pair is a stretch of it under some reader;
+        # inside a misread between CJK encodings it has rare company.
+        if utf8_inside(line, a, b):
+            return True
+        if not cross:
+            cross.append(_cross_cjk_evidence(line))
+        return cross[0]
+
     for k, i in enumerate(leads):
-        if k and i - leads[k - 1] <= 3:
-            if utf8_inside(line, leads[k - 1], i + 1):
-                return True
-            cross = _cross_cjk_evidence(line) if cross is None else cross
-            if cross:
-                return True
+        if k and i - leads[k - 1] <= 3 and damage_could_make(leads[k - 1], i + 1):
+            return True
         unknown_pair = (i > 0 and not knows(line[i - 1 : i + 1])) or (
             i + 1 < len(line) and not knows(line[i : i + 2])
         )
@@ -283,14 +289,12 @@ def _worth_searching(line: str, model: CharModel) -> bool:
             return True
     rare = list(gate.rare_chars(line))
     for a, b in zip(rare, rare[1:], strict=False):
-        if b - a <= 3 and any(not knows(line[i : i + 2]) for i in range(a, b)):
-            # Inside mojibake of UTF-8 the pair is a stretch of it under some reader;
-            # inside a misread between CJK encodings it has rare company.
-            if utf8_inside(line, a, b + 1):
-                return True
-            cross = _cross_cjk_evidence(line) if cross is None else cross
-            if cross:
-                return True
+        if (
+            b - a <= 3
+            and any(not knows(line[i : i + 2]) for i in range(a, b))
+            and damage_could_make(a, b + 1)
+        ):
+            return True
     return False
 
 

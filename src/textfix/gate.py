@@ -198,8 +198,8 @@ def _gbk_run() -> re.Pattern[str]:
     in GBK: its bytes are a UTF-8 lead then a continuation byte. Any other run
     decodes to U+FFFD at once, so :func:`_utf8_run` need not try it."""
     pairs = bytes(b for b1 in range(0xC2, 0xF5) for b2 in range(0x80, 0xC0) for b in (b1, b2))
-    starts = {c for c in pairs.decode("gbk", "replace") if c != "\ufffd"}
-    starts = {c for c in starts if re.fullmatch(f"[{_GBK_CJK}]", c)}
+    cjk = re.compile(f"[{_GBK_CJK}]")
+    starts = {c for c in pairs.decode("gbk", "replace") if cjk.fullmatch(c)}
     return re.compile(f"(?<![{_GBK_CJK}])[{re.escape(''.join(sorted(starts)))}][{_GBK_CJK}]{{2,}}")
 
 
@@ -279,9 +279,9 @@ def starts_utf8(text: str, at: int) -> bool:
     window = text[at : at + 5]
     for codec in _LEAD_CODECS:
         if not _three_byte_lead(window[0], codec):
-            continue  # the same test as below on the first byte, without the encoding
+            continue  # asked of the first character alone, before the window is encoded
         raw = _encodable_prefix(window, codec)
-        if raw is None or len(raw) < 3 or not 0xE0 <= raw[0] <= 0xEF:
+        if raw is None or len(raw) < 3:
             continue
         decoded = raw[:9].decode("utf-8", "replace")
         # The second character must be multibyte too: 。 in Shift-JIS is 81 42,

@@ -31,6 +31,7 @@ from functools import lru_cache
 
 from textfix.codecs import DAMAGES, Damage, Reading, byte_alternatives
 from textfix.gate import NEVER_CHARS, utf8_spells
+from textfix.repair.roundtrip import _utf8_len
 
 _SEQ = rb"(?:[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3})"
 # Two sequences in a row, or one followed by an ASCII byte the reader took as the
@@ -178,10 +179,7 @@ def _still_needs(raw: bytes) -> int | None:
     rest = raw[_WHOLE_UTF8.match(raw).end() :]  # type: ignore[union-attr]
     if not rest:
         return 0
-    lead = rest[0]
-    n = 0
-    if 0xC2 <= lead <= 0xF4:
-        n = 2 if lead <= 0xDF else 3 if lead <= 0xEF else 4
+    n = _utf8_len(rest[0])  # 0 for a continuation byte: nothing begins there
     if not n or len(rest) >= n or any(not 0x80 <= b <= 0xBF for b in rest[1:]):
         return None
     return n - len(rest)
@@ -259,15 +257,13 @@ _FITS: dict[Reading, dict[str, bool]] = {}
 # whole characters, then the head of one. (Overlong and surrogate forms are let
 # through: a looser test only searches more.)
 _UTF8_FRAGMENT = re.compile(
-    rb"[\x80-\xbf]{0,3}"
-    rb"(?:[\x00-\x7f]|[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3})*"
-    rb"(?:[\xc2-\xf4][\x80-\xbf]{0,2})?"
+    rb"[\x80-\xbf]{0,3}" + _WHOLE_UTF8.pattern + rb"(?:[\xc2-\xf4][\x80-\xbf]{0,2})?"
 )
 # Every place _UTF8_EVIDENCE matches, overlapping ones included.
 _EVIDENCE_AT = re.compile(b"(?=(" + _UTF8_EVIDENCE.pattern + b"))")
-_FRAGMENT_CODECS = tuple(
-    dict.fromkeys(d.reading.codec for d in DAMAGES if d.source.is_utf8 and d.reading.double_byte)
-)
+# The double-byte readers of UTF-8, and their codecs (one per error policy each).
+_UTF8_READINGS = [d.reading for d in DAMAGES if d.source.is_utf8 and d.reading.double_byte]
+_FRAGMENT_CODECS = tuple(dict.fromkeys(r.codec for r in _UTF8_READINGS))
 # Characters on each side of a stretch that may complete the evidence for it.
 _AROUND = 2
 
@@ -321,7 +317,6 @@ def _unsure() -> re.Pattern[str]:
     real text never holds (a C1 control or a private-use character is a byte
     the reader could not map, and proof of damage on its own)."""
     unsure = set(_CUT_MARKERS + _WINDOWS_EXTRAS + "\u30fb")
-    for damage in DAMAGES:
-        if damage.source.is_utf8 and damage.reading.double_byte:
-            unsure.update(byte_alternatives(damage.reading))
+    for reading in _UTF8_READINGS:
+        unsure.update(byte_alternatives(reading))
     return re.compile(f"[{NEVER_CHARS}{re.escape(''.join(sorted(unsure)))}]")
