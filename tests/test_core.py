@@ -480,3 +480,25 @@ def test_a_clean_line_with_one_rare_pair_is_not_searched_as_a_cross_cjk_misread(
     title = "有一个小".encode("gbk").decode("big5")  # 衄珨跺苤, no marker
     fix_text(title)
     assert "gbk_as_big5" in tried
+
+
+def test_a_cut_character_with_both_bytes_lost_is_filled_only_when_the_model_is_sure() -> None:
+    # 包 (B0 FC): its trail byte FC could not start a character before 括, so both
+    # bytes were lost; 包, 范 and others all read well here, and the gap is small.
+    unsure = "这个价格\ufffd\ufffd括运费与税费。"
+    assert fix_text(unsure) == unsure
+    sure = "他说这本书很好看\ufffd\ufffd我也想买一本。"
+    assert fix_text(sure) == "他说这本书很好看，我也想买一本。"
+
+
+def test_a_cut_stream_repair_needs_text_of_its_own_encoding_around_it() -> None:
+    from textfix.detect import _Line, _same_stream
+    from textfix.repair.roundtrip import Repair
+
+    # 说 and 这 are not Big5 characters, so this text never was a Big5 stream.
+    text = "不用说\ufffd\ufffd你也知道这里。"
+    line = _Line(text, 0, len(text))
+    big5 = Repair(3, 5, "明", "big5_chunk_split", 20.0, lossy=True)
+    gbk = Repair(3, 5, "，", "gbk_chunk_split", 20.0, lossy=True)
+    assert not _same_stream(big5, text, line)
+    assert _same_stream(gbk, text, line)

@@ -78,12 +78,16 @@ _CJK_RE = re.compile("[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af\uf900-\ufaff]")
 _C1 = re.compile("[\x80-\x9f]")
 
 
+_CUT_MARKS = "\ufffd?"
+
+
 def _plausible(rep: Repair, text: str, line: _Line, beside: bool = False) -> bool:
     """Context checks that the score cannot see (each one found on the clean corpus).
 
-    * One character repeated is reduplication (喈喈, 쨩쨩), common in real text. This
-      also leaves ``��`` alone: a cut character with both bytes lost has only the
-      model to go on, and its best guess is wrong too often (正��与 -> 正值与).
+    * One character repeated is reduplication (喈喈, 쨩쨩), common in real text. A
+      cut character with both bytes lost (``��``) is exempt: its fill comes back
+      only when the model ranks it far ahead (:data:`~textfix.repair.roundtrip.BLIND_MARGIN`),
+      as for 易��臨 -> 易，臨, and is masked otherwise (正��与 stays).
     * Cross-CJK readings need six characters or more (four if they are all the
       CJK text of the line); short runs inside a line are rare words. A short run
       ``beside`` an accepted repair of the same kind, across lost bytes only, is
@@ -102,8 +106,10 @@ def _plausible(rep: Repair, text: str, line: _Line, beside: bool = False) -> boo
     """
     garbled = text[rep.start : rep.end]
     fam = family_of_kind(rep.kind)
-    if len(set(garbled)) == 1:
+    if len(set(garbled)) == 1 and not (fam == "cut" and garbled[0] in _CUT_MARKS):
         return False  # one character repeated (喈喈, 쨩쨩) is reduplication, a common word shape
+    if fam == "cut" and not _same_stream(rep, text, line):
+        return False
     if fam == "cross_cjk" and len(garbled) < _CROSS_CJK_MIN and not beside:
         # A short run is a rare word, unless it is all the CJK text the line has
         # (a whole title misread: 衄珨跺苤 for 有一个小).
@@ -127,6 +133,34 @@ def _plausible(rep: Repair, text: str, line: _Line, beside: bool = False) -> boo
         and not (fam == "from_utf8" and len(_CJK_RE.findall(rep.fix)) >= 2)
     ):
         if not _cjk_outside(rep, line) and len(garbled) * 2 < line.letters - _letters(garbled):
+            return False
+    return True
+
+
+_CUT_SOURCE = {d.kind: d.source.codec for d in DAMAGES if d.cut}
+
+
+def _same_stream(rep: Repair, text: str, line: _Line) -> bool:
+    """Could the text around a cut-stream repair have come from the same stream?
+
+    Both pieces of a cut stream were decoded in the encoding the repair names, so
+    the characters beside the cut must be characters of that encoding: a cut in a
+    Big5 stream cannot sit in Simplified text (不用说��你 is no Big5 cut, whatever
+    Big5 character would fill it).
+    """
+    codec = _CUT_SOURCE.get(rep.kind)
+    if codec is None:
+        return True  # a further layer garbled the text around it as well
+    around = (
+        text[max(line.lo, rep.start - _SCRIPT_REACH) : rep.start]
+        + text[rep.end : min(line.hi, rep.end + _SCRIPT_REACH)]
+    )
+    for ch in set(around):
+        if ch.isascii() or ch in _CUT_MARKS:
+            continue
+        try:
+            ch.encode(codec)
+        except UnicodeEncodeError:
             return False
     return True
 

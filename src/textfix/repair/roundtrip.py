@@ -50,6 +50,10 @@ class Region:
     """A stretch of the island that contains lost bytes, with its possible readings."""
 
     candidates: list[str]
+    blind: bool = False
+    """A cut character with no byte left: only the model chooses, and the fill
+    may be all the repair there is, so it must lead its runner-up by
+    :data:`BLIND_MARGIN` rather than the usual keep margin."""
 
 
 @dataclass
@@ -977,7 +981,7 @@ class _Walker:
                     if len(cands) >= _CUT_PAIR_CANDIDATES:
                         break
             _CUT_PAIR_CACHE[key] = cands
-        return (Region(list(cands)), k + 2) if cands else None
+        return (Region(list(cands), blind=True), k + 2) if cands else None
 
 
 # Most frequent characters offered for a character with both bytes lost. 300 left
@@ -1201,7 +1205,8 @@ def _choose(
             ),
             reverse=True,
         )
-        if len(scores) > 1 and scores[0][0] - scores[1][0] < keep_margin:
+        needed = max(keep_margin, BLIND_MARGIN) if part.blind else keep_margin
+        if len(scores) > 1 and scores[0][0] - scores[1][0] < needed:
             top, runner = scores[0][1], scores[1][1]
             if len(top) == len(runner):
                 masked[idx] = "".join(
@@ -1214,6 +1219,7 @@ def _choose(
 
 
 _MAX_CHOICES = 24
+BLIND_MARGIN = 4.0
 
 
 def _contexts_before(pieces: list[str], left: str) -> list[str]:
