@@ -29,6 +29,7 @@ from textfix.repair.precheck import (
 )
 from textfix.repair.roundtrip import (
     METER,
+    OWN_MIN_CJK,
     Repair,
     RunKey,
     SlotRun,
@@ -671,6 +672,9 @@ def _decoded_stretch(
     stretch better than they do, so it mostly fills what they left as markers.
     """
     found = _placed_by_kind([c for c in cands if c.kind in CHANNEL_DAMAGES], config.margin)
+    whole = _lost_to_big5(text, lo, hi, model, config.keep_uncertain)
+    if whole is not None and _reads_better(text, whole, found.get(whole.kind, []), model):
+        return [whole]
     if not found:
         return []
     kind = _leading_kind(found)
@@ -689,10 +693,81 @@ def _decoded_stretch(
             continue
         if not _mostly_seen(text[start:end], marker):
             continue
-        rep = whole_repair(text, start, end, damage, model)
+        # The scripts the walker's readings and the rest of the line use; the
+        # model pools Chinese, Japanese and Korean, and a stretch of markers
+        # would otherwise take kana in Chinese text as readily as Han.
+        own = text[lo:start] + text[end:hi] + "".join(r.reading or r.fix for r in found[kind])
+        foreign = foreign_scripts(own, OWN_MIN_CJK)
+        rep = whole_repair(text, start, end, damage, model, foreign, config.keep_uncertain)
         if rep is not None and _reads_better(text, rep, found[kind], model):
             return [rep]
     return []
+
+
+_BIG5 = CHANNEL_DAMAGES.get("utf8_as_big5")
+_BIG5_MIN_LOST = 3
+
+
+def _lost_to_big5(
+    text: str, lo: int, hi: int, model: CharModel, keep_margin: float
+) -> Repair | None:
+    """The whole line decoded as UTF-8 that Python's Big5 decoder read.
+
+    Big5 takes no UTF-8 continuation byte below 0xA1 as a trail, so such a line
+    shows about two markers for every character (用鼠标调整框架的大小。 becomes
+    ``��券�����靚���湔����嗥��憭批�����``) and the walker, which reads a few
+    lost bytes at a time, gives up on nearly all of it. Each marker is one byte,
+    though, and the characters it did show are pairs of UTF-8 bytes: the line is
+    decoded whole only when its bytes, with any value for each marker, can be
+    UTF-8 at all (:func:`_utf8_with_holes`). Clean Big5 text fails that at once:
+    its most frequent characters start with a byte from 0xA4 to 0xBF, which UTF-8
+    only has inside a character.
+    """
+    line = text[lo:hi]
+    if _BIG5 is None or line.count("\ufffd") < _BIG5_MIN_LOST:
+        return None
+    raw = bytearray()
+    holes = []
+    for ch in line:
+        if ch == "\ufffd":
+            holes.append(len(raw))
+            raw.append(0x80)
+            continue
+        try:
+            raw += ch.encode("cp950")
+        except UnicodeEncodeError:
+            return None
+    if not _utf8_with_holes(bytes(raw), frozenset(holes)):
+        return None
+    return whole_repair(text, lo, hi, _BIG5, model, keep_margin=keep_margin)
+
+
+def _utf8_with_holes(raw: bytes, holes: frozenset[int]) -> bool:
+    """Can ``raw`` be UTF-8 if each byte at an offset in ``holes`` may take any
+    value from 0x80 up?
+
+    >>> _utf8_with_holes("你好".encode("utf-8"), frozenset({1, 4}))
+    True
+    >>> _utf8_with_holes("的是".encode("cp950"), frozenset())
+    False
+    """
+    states = {0}  # continuation bytes still owed
+    for at, b in enumerate(raw):
+        nxt: set[int] = set()
+        for owed in states:
+            if owed:
+                if at in holes or 0x80 <= b <= 0xBF:
+                    nxt.add(owed - 1)
+            elif at in holes:
+                nxt.update((1, 2, 3))
+            elif b < 0x80:
+                nxt.add(0)
+            elif 0xC2 <= b <= 0xF4:
+                nxt.add(1 if b < 0xE0 else 2 if b < 0xF0 else 3)
+        if not nxt:
+            return False
+        states = nxt
+    return 0 in states
 
 
 def _mostly_seen(garbled: str, marker: str) -> bool:
@@ -833,8 +908,11 @@ def _clear(rep: Repair, spans: list[tuple[int, int]]) -> bool:
     return all(rep.end <= a or rep.start >= b for a, b in spans)
 
 
-def _confidence(gain: float, margin: float) -> float:
-    return round(1.0 - math.exp(-max(gain, 0.0) / max(margin, 1e-6)), 3)
+def _confidence(rep: Repair, margin: float) -> float:
+    """How sure the repair is: its gain against the margin, times the share of
+    its characters that some seen byte supports."""
+    sure = 1.0 - math.exp(-max(rep.gain, 0.0) / max(margin, 1e-6))
+    return round(sure * (1.0 - rep.guessed / max(len(rep.fix), 1)), 3)
 
 
 def line_has_work(line: str) -> bool:
@@ -888,13 +966,14 @@ def find_damage(text: str, config: Config) -> list[Finding]:
                     kind=rep.kind,
                     start=rep.start,
                     end=rep.end,
-                    confidence=_confidence(rep.gain, config.margin),
+                    confidence=_confidence(rep, config.margin),
                     fix=rep.fix,
                     detail={
                         "layers": rep.layers,
                         "lossy": rep.lossy,
                         "uncertain": rep.uncertain,
                         "gain": round(rep.gain, 2),
+                        **({"guessed": rep.guessed} if rep.guessed else {}),
                     },
                 )
             )

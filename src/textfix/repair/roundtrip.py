@@ -84,6 +84,9 @@ class Repair:
     further layer that reads the U+FFFD as a marker can make this a final repair."""
     reading: str = ""
     """The best reading before doubtful fills were masked (set for lossy repairs)."""
+    guessed: int = 0
+    """Characters of ``fix`` whose bytes the reader showed only as markers, chosen
+    by the model alone (counted by the whole-stretch decoder)."""
     choices: tuple[tuple[int, tuple[str, ...]], ...] = ()
     """Where ``reading`` holds a fill, and the values that fill could also take
     (same length, best first). When this repair is only an outer layer, the model
@@ -1302,7 +1305,7 @@ def _rank(
             if cand in "\n\r":
                 score += _LINE_BREAK_PRIOR
             if foreign and script_of(cand) in foreign:
-                score += _FOREIGN_PENALTY
+                score += FOREIGN_PENALTY
         else:
             score += _LINE_BREAK_PRIOR * _breaks(cand) + _foreign_penalty(cand, foreign)
         score += _pairs(cand, closer)
@@ -1411,7 +1414,7 @@ def _fill_score(
 # Korean, so on its own it will happily fill a lost byte in a Chinese sentence with
 # a kana (玉?蚝� -> 玉を含). Scripts the clean text around the island does not use
 # pay this much per character.
-_FOREIGN_PENALTY = -8.0
+FOREIGN_PENALTY = -8.0
 _CONTEXT_REACH = 24
 _CONTEXT_MIN_CJK = 4
 
@@ -1435,7 +1438,7 @@ def script_of(ch: str) -> str:
 def _foreign_penalty(cand: str, foreign: frozenset[str]) -> float:
     if not foreign:
         return 0.0
-    return _FOREIGN_PENALTY * sum(script_of(c) in foreign for c in cand)
+    return FOREIGN_PENALTY * sum(script_of(c) in foreign for c in cand)
 
 
 def foreign_scripts(context: str, min_cjk: int = _CONTEXT_MIN_CJK) -> frozenset[str]:
@@ -1619,7 +1622,7 @@ def _lost_edge(
 
 # An island's own readable text needs fewer CJK characters than the text around
 # it to say which scripts belong: it is read as one language by construction.
-_OWN_MIN_CJK = 2
+OWN_MIN_CJK = 2
 
 # What a lost byte shows as, for any reader.
 _EDGE_MARKERS = "?\ufffd\u30fb"
@@ -1746,7 +1749,7 @@ def _judge(
         # The island's own reading says which scripts belong: the text around it
         # may be more mojibake, with letters of any script in it (cp949 reads
         # UTF-8 Hangul partly as Cyrillic).
-        alien = foreign | foreign_scripts(known, _OWN_MIN_CJK)
+        alien = foreign | foreign_scripts(known, OWN_MIN_CJK)
         if alien:
             best, garbled, start, end = _drop_foreign_edges(
                 damage, best, garbled, start, end, alien
