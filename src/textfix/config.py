@@ -35,7 +35,8 @@ class Config:
     """Minimum log-probability gain (nats) a repair must show over the text it replaces."""
     keep_uncertain: float = 0.25
     """A lost byte is filled only if its best candidate beats the next by this many nats;
-    otherwise U+FFFD stays in place."""
+    otherwise U+FFFD stays in place. The same holds for each character of a stretch
+    decoded whole (:mod:`textfix.repair.channel`)."""
 
     # --- opt-in normalizations: these change correct text ------------------
     to_simplified: bool = False

@@ -120,18 +120,26 @@ _LEAF = 256  # key under which a trie node holds the character that ends there
 
 
 @cache
+def _vocabulary(model: CharModel, codec: str, size: int | None) -> list[tuple[str, bytes]]:
+    """The model's ``size`` most frequent characters (all if None) that ``codec``
+    encodes, with their bytes, most frequent first."""
+    got = []
+    for ch in sorted(model.unigrams, key=lambda c: -model.unigrams[c])[:size]:
+        if len(ch) != 1:
+            continue
+        try:
+            got.append((ch, ch.encode(codec)))
+        except UnicodeEncodeError:
+            continue
+    return got
+
+
+@cache
 def _trie(model: CharModel, codec: str, size: int | None) -> dict[int, object]:
     """The model's ``size`` most frequent characters (all if None) by their bytes
     in ``codec``."""
     root: dict[int, object] = {}
-    chars = sorted(model.unigrams, key=lambda c: -model.unigrams[c])[:size]
-    for ch in chars:
-        if len(ch) != 1:
-            continue
-        try:
-            raw = ch.encode(codec)
-        except UnicodeEncodeError:
-            continue
+    for ch, raw in _vocabulary(model, codec, size):
         node = root
         for b in raw:
             node = node.setdefault(b, {})  # type: ignore[assignment]
@@ -150,7 +158,44 @@ def _trie(model: CharModel, codec: str, size: int | None) -> dict[int, object]:
 # (휩쓸린 in Korean read by Windows cp949).
 _MOSTLY_MARKERS = frozenset({"cp950"})
 _FREQUENT = 6000
-_MURKY_BUDGET = 5
+_MURKY_BUDGET = 2
+
+
+_TableKey = tuple[Reading, str, CharModel, int | None]
+_Table = dict[str, list[tuple[str, int]]]
+# A character is at most four bytes, and a byte shows as at most two characters
+# (a marker for a held lead, then the byte read afresh).
+_LONGEST_SHOWN = 8
+
+
+@cache
+def _by_first_byte(key: _TableKey) -> dict[int, list[tuple[str, bytes]]]:
+    """The vocabulary's characters grouped by their first byte."""
+    _reading, codec, model, size = key
+    groups: dict[int, list[tuple[str, bytes]]] = {}
+    for ch, raw in _vocabulary(model, codec, size):
+        groups.setdefault(raw[0], []).append((ch, raw))
+    return groups
+
+
+@cache
+def _rest_table(key: _TableKey, first: int, state: int) -> _Table:
+    """For the characters that start with byte ``first``: what the reader shows for
+    the rest of their bytes from ``state`` -> [(character, state after)].
+
+    After the first byte the reader holds either nothing or that byte as a lead,
+    whatever it held before, so two such tables per byte value serve every
+    state; a table per state and character would not fit in memory.
+    """
+    auto = _automaton(key[0])
+    table: _Table = {}
+    for ch, raw in _by_first_byte(key)[first]:
+        st, shown = state, []
+        for b in raw[1:]:
+            out, st = auto.step(st, b)
+            shown.append(out)
+        table.setdefault("".join(shown), []).append((ch, st))
+    return table
 
 
 class _OutOfSteps(Exception):
@@ -174,6 +219,13 @@ class _Stretch:
         self.unigram = model.unigram
         self.steps = budget * min(_STEPS_BASE + _STEPS_PER_CHAR * len(garbled), _STEPS_MOST)
         self._all: dict[tuple[int, int], list[_Proposal]] = {}
+        # Readers that show most bytes as markers look characters up in a table
+        # per state instead of walking the trie at each position.
+        self.tables: _TableKey | None = (
+            (damage.reading, damage.source.codec, model, size)
+            if damage.reading.codec in _MOSTLY_MARKERS
+            else None
+        )
 
     def proposals(self, state: int, pos: int) -> list[_Proposal]:
         """Every character the reader, holding ``state``, shows as ``garbled[pos:...]``."""
@@ -181,8 +233,32 @@ class _Stretch:
         got = self._all.get(key)
         if got is not None:
             return got
-        got = self._all[key] = self._search(state, pos)
+        tables = self.tables
+        got = self._looked_up(tables, state, pos) if tables else self._search(state, pos)
+        self._all[key] = got
         return got
+
+    def _looked_up(self, tables: _TableKey, state: int, pos: int) -> list[_Proposal]:
+        """:meth:`_search` by tables of what the rest of each character shows."""
+        garbled, row, out = self.garbled, self.auto.row(state), []
+        groups = _by_first_byte(tables)
+        spent = 0
+        for first in groups:
+            shown, st = row[first]
+            spent += 1
+            if not garbled.startswith(shown, pos):
+                continue
+            at = pos + len(shown)
+            rest = _rest_table(tables, first, st)
+            for k in range(min(_LONGEST_SHOWN, len(garbled) - at) + 1):
+                spent += 1
+                for ch, after in rest.get(garbled[at : at + k], ()):
+                    out.append((ch, after, at + k))
+        # Each proposal costs the beam later what a trie step costs here.
+        self.steps -= spent + len(out)
+        if self.steps < 0:
+            raise _OutOfSteps
+        return out
 
     def _search(self, state: int, pos: int) -> list[_Proposal]:
         garbled, row = self.garbled, self.auto.row
