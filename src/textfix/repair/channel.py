@@ -179,10 +179,28 @@ def _by_first_byte(key: _TableKey) -> dict[int, list[tuple[str, bytes]]]:
     return groups
 
 
+_LONGEST_BYTE = 2  # what one byte shows: a marker for a held lead, then itself
+
+
 @cache
-def _rest_table(key: _TableKey, first: int, state: int) -> _Table:
+def _firsts_by_shown(key: _TableKey, state: int) -> tuple[dict[str, list[tuple[int, int]]], int]:
+    """The vocabulary's first bytes by what the reader, holding ``state``, shows
+    for them: shown text -> [(byte, state after)]; and how many first bytes there
+    are. A position only needs the bytes whose text it starts with."""
+    row = _automaton(key[0]).row(state)
+    by_shown: dict[str, list[tuple[int, int]]] = {}
+    firsts = _by_first_byte(key)
+    for first in firsts:
+        shown, st = row[first]
+        by_shown.setdefault(shown, []).append((first, st))
+    return by_shown, len(firsts)
+
+
+@cache
+def _rest_table(key: _TableKey, first: int, state: int) -> tuple[_Table, int]:
     """For the characters that start with byte ``first``: what the reader shows for
-    the rest of their bytes from ``state`` -> [(character, state after)].
+    the rest of their bytes from ``state`` -> [(character, state after)]; and the
+    longest such text.
 
     After the first byte the reader holds either nothing or that byte as a lead,
     whatever it held before, so two such tables per byte value serve every
@@ -196,7 +214,7 @@ def _rest_table(key: _TableKey, first: int, state: int) -> _Table:
             out, st = auto.step(st, b)
             shown.append(out)
         table.setdefault("".join(shown), []).append((ch, st))
-    return table
+    return table, max(map(len, table), default=0)
 
 
 class _OutOfSteps(Exception):
@@ -241,20 +259,22 @@ class _Stretch:
 
     def _looked_up(self, tables: _TableKey, state: int, pos: int) -> list[_Proposal]:
         """:meth:`_search` by tables of what the rest of each character shows."""
-        garbled, row, out = self.garbled, self.auto.row(state), []
-        groups = _by_first_byte(tables)
-        spent = 0
-        for first in groups:
-            shown, st = row[first]
-            spent += 1
-            if not garbled.startswith(shown, pos):
-                continue
-            at = pos + len(shown)
-            rest = _rest_table(tables, first, st)
-            for k in range(min(_LONGEST_SHOWN, len(garbled) - at) + 1):
-                spent += 1
-                for ch, after in rest.get(garbled[at : at + k], ()):
-                    out.append((ch, after, at + k))
+        garbled, out = self.garbled, []
+        by_shown, firsts = _firsts_by_shown(tables, state)
+        n = len(garbled)
+        # Charged as a walk over every first byte would be, so that the budget
+        # means what it meant for the trie.
+        spent = firsts
+        for width in range(_LONGEST_BYTE + 1):
+            if pos + width > n:
+                break
+            for first, st in by_shown.get(garbled[pos : pos + width], ()):
+                at = pos + width
+                rest, longest = _rest_table(tables, first, st)
+                spent += min(_LONGEST_SHOWN, n - at) + 1
+                for k in range(min(longest, n - at) + 1):
+                    for ch, after in rest.get(garbled[at : at + k], ()):
+                        out.append((ch, after, at + k))
         # Each proposal costs the beam later what a trie step costs here.
         self.steps -= spent + len(out)
         if self.steps < 0:
