@@ -189,3 +189,19 @@ def test_a_mostly_han_decode_is_read_again_without_stray_kana() -> None:
     assert channel._stray_scripts("送辛樂毅感恩如，輸誠を落梅花枝。") == {"kana"}
     assert channel._stray_scripts("これは日本語の文です") == frozenset()
     assert channel._stray_scripts("한국어 문장 漢字") == frozenset()
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    text=st.sampled_from(["用鼠标调整框架的大小。", "他唱过歌吗？", "會議結束以後", "バス停 a1"]),
+    state=st.sampled_from([channel._NO_LEAD, 0xA4, 0xE5, 0x81]),
+)
+def test_the_big5_tables_propose_what_the_trie_walk_does(text: str, state: int) -> None:
+    damage = channel.CHANNEL_DAMAGES["utf8_as_big5"]
+    garbled = damage.garble(text)
+    looked = channel._Stretch(garbled, damage, get_model(), channel._FREQUENT, budget=100)
+    walked = channel._Stretch(garbled, damage, get_model(), channel._FREQUENT, budget=100)
+    assert looked.tables is not None
+    walked.tables = None
+    for pos in range(len(garbled)):
+        assert sorted(looked.proposals(state, pos)) == sorted(walked.proposals(state, pos))
