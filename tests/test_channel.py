@@ -199,8 +199,8 @@ def test_a_mostly_han_decode_is_read_again_without_stray_kana() -> None:
 def test_the_big5_tables_propose_what_the_trie_walk_does(text: str, state: int) -> None:
     damage = channel.CHANNEL_DAMAGES["utf8_as_big5"]
     garbled = damage.garble(text)
-    looked = channel._Stretch(garbled, damage, get_model(), channel._FREQUENT, budget=100)
-    walked = channel._Stretch(garbled, damage, get_model(), channel._FREQUENT, budget=100)
+    looked = channel._Stretch(garbled, damage, get_model(), channel._FREQUENT)
+    walked = channel._Stretch(garbled, damage, get_model(), channel._FREQUENT)
     assert looked.tables is not None
     walked.tables = None
     for pos in range(len(garbled)):

@@ -28,11 +28,14 @@ from textfix.repair.precheck import (
     utf8_inside,
 )
 from textfix.repair.roundtrip import (
+    CUT_MARKERS,
     METER,
     OWN_MIN_CJK,
     Repair,
     RunKey,
     SlotRun,
+    _is_cont,
+    _utf8_len,
     foreign_scripts,
     propose,
     script_of,
@@ -79,9 +82,6 @@ _CJK_RE = re.compile("[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af\uf900-\ufaff]")
 _C1 = re.compile("[\x80-\x9f]")
 
 
-_CUT_MARKS = "\ufffd?"
-
-
 def _plausible(rep: Repair, text: str, line: _Line, beside: bool = False) -> bool:
     """Context checks that the score cannot see (each one found on the clean corpus).
 
@@ -107,7 +107,7 @@ def _plausible(rep: Repair, text: str, line: _Line, beside: bool = False) -> boo
     """
     garbled = text[rep.start : rep.end]
     fam = family_of_kind(rep.kind)
-    if len(set(garbled)) == 1 and not (fam == "cut" and garbled[0] in _CUT_MARKS):
+    if len(set(garbled)) == 1 and not (fam == "cut" and garbled[0] in CUT_MARKERS):
         return False  # one character repeated (喈喈, 쨩쨩) is reduplication, a common word shape
     if fam == "cut" and not _same_stream(rep, text, line):
         return False
@@ -157,7 +157,7 @@ def _same_stream(rep: Repair, text: str, line: _Line) -> bool:
         + text[rep.end : min(line.hi, rep.end + _SCRIPT_REACH)]
     )
     for ch in set(around):
-        if ch.isascii() or ch in _CUT_MARKS:
+        if ch.isascii() or ch in CUT_MARKERS:
             continue
         try:
             ch.encode(codec)
@@ -733,10 +733,10 @@ def _lost_to_big5(
             holes.append(len(raw))
             raw.append(0x80)
             continue
-        try:
-            raw += ch.encode("cp950")
-        except UnicodeEncodeError:
+        got = _BIG5.reading.char_bytes(ch)
+        if got is None:
             return None
+        raw += got
     if not _utf8_with_holes(bytes(raw), frozenset(holes)):
         return None
     return whole_repair(text, lo, hi, _BIG5, model, keep_margin=keep_margin)
@@ -756,14 +756,12 @@ def _utf8_with_holes(raw: bytes, holes: frozenset[int]) -> bool:
         nxt: set[int] = set()
         for owed in states:
             if owed:
-                if at in holes or 0x80 <= b <= 0xBF:
+                if at in holes or _is_cont(b):
                     nxt.add(owed - 1)
             elif at in holes:
                 nxt.update((1, 2, 3))
-            elif b < 0x80:
-                nxt.add(0)
-            elif 0xC2 <= b <= 0xF4:
-                nxt.add(1 if b < 0xE0 else 2 if b < 0xF0 else 3)
+            elif n := _utf8_len(b):
+                nxt.add(n - 1)
         if not nxt:
             return False
         states = nxt

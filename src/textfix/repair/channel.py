@@ -162,6 +162,11 @@ _FREQUENT = 6000
 _MURKY_BUDGET = 2
 
 
+def _murky(damage: Damage) -> bool:
+    """Does the reader show most bytes of the text as markers?"""
+    return damage.reading.codec in _MOSTLY_MARKERS
+
+
 _TableKey = tuple[Reading, str, CharModel, int | None]
 _Table = dict[str, list[tuple[str, int]]]
 # A character is at most four bytes, and a byte shows as at most two characters
@@ -230,20 +235,20 @@ class _Stretch:
         damage: Damage,
         model: CharModel,
         size: int | None = None,
-        budget: int = 1,
     ) -> None:
         self.garbled = garbled
         self.auto = _automaton(damage.reading)
         self.root = _trie(model, damage.source.codec, size)
         self.unigram = model.unigram
-        self.steps = budget * min(_STEPS_BASE + _STEPS_PER_CHAR * len(garbled), _STEPS_MOST)
+        murky = _murky(damage)
+        self.steps = (_MURKY_BUDGET if murky else 1) * min(
+            _STEPS_BASE + _STEPS_PER_CHAR * len(garbled), _STEPS_MOST
+        )
         self._all: dict[tuple[int, int], list[_Proposal]] = {}
-        # Readers that show most bytes as markers look characters up in a table
-        # per state instead of walking the trie at each position.
+        # Readers that show most bytes as markers look characters up in tables
+        # instead of walking the trie at each position.
         self.tables: _TableKey | None = (
-            (damage.reading, damage.source.codec, model, size)
-            if damage.reading.codec in _MOSTLY_MARKERS
-            else None
+            (damage.reading, damage.source.codec, model, size) if murky else None
         )
 
     def proposals(self, state: int, pos: int) -> list[_Proposal]:
@@ -375,9 +380,8 @@ def decode(
     """
     if not garbled:
         return None
-    murky = damage.reading.codec in _MOSTLY_MARKERS
-    for size in (_FREQUENT, None) if murky else (None,):
-        stretch = _Stretch(garbled, damage, model, size, _MURKY_BUDGET if murky else 1)
+    for size in (_FREQUENT, None) if _murky(damage) else (None,):
+        stretch = _Stretch(garbled, damage, model, size)
         try:
             graph = stretch.live_graph()
         except _OutOfSteps:
@@ -386,17 +390,15 @@ def decode(
             break
     else:
         return None
-    args = (garbled, stretch.auto, graph, model, left, right, before[-BRACKET_REACH:])
-    path = _best_path(*args, foreign)
+    searched = _Searched(garbled, stretch.auto, graph, model, left, right, before[-BRACKET_REACH:])
+    path = _best_path(searched, foreign)
     stray = _stray_scripts("".join(step[2] for step in path or ())) - foreign
     if stray:
-        path = _best_path(*args, foreign | stray) or path
+        path = _best_path(searched, foreign | stray) or path
     if path is None:
         return None
     best = "".join(step[2] for step in path)
-    shown, masked, guessed = _masked(
-        path, garbled, stretch.auto, graph, model, left, right, keep_margin
-    )
+    shown, masked, guessed = _masked(path, searched, keep_margin)
     return Decoded(best, shown, masked, guessed)
 
 
@@ -422,17 +424,21 @@ _STRAY_SHARE = 4  # a script under a quarter of the Han count is a stray
 _Step = tuple[int, int, str, int, int]
 
 
-def _best_path(
-    garbled: str,
-    auto: _Automaton,
-    graph: dict[tuple[int, int], list[_Proposal]],
-    model: CharModel,
-    left: str,
-    right: str,
-    before: str,
-    foreign: frozenset[str],
-) -> tuple[_Step, ...] | None:
+class _Searched(NamedTuple):
+    """A stretch's live proposals and the context both passes over them read."""
+
+    garbled: str
+    auto: _Automaton
+    graph: dict[tuple[int, int], list[_Proposal]]
+    model: CharModel
+    left: str
+    right: str
+    before: str
+
+
+def _best_path(searched: _Searched, foreign: frozenset[str]) -> tuple[_Step, ...] | None:
     """The beam search over the live proposals (see :func:`decode`)."""
+    garbled, auto, graph, model, left, right, before = searched
     n = len(garbled)
     t3 = model.transition3
     closes = garbled[-1] == auto.marker
@@ -467,33 +473,8 @@ def _best_path(
     return None if best is None else best[2]
 
 
-def _same_after(
-    path: tuple[_Step, ...],
-    i: int,
-    state: int,
-    graph: dict[tuple[int, int], list[_Proposal]],
-    auto: _Automaton,
-    garbled: str,
-) -> bool:
-    """Could the rest of ``path`` follow step ``i`` if that step left the reader in
-    ``state`` instead? (A lost byte a character ends on is held as a lead, so
-    characters that differ only there leave different states.)"""
-    at = path[i][3]
-    if i + 1 == len(path):
-        return auto.ends(state, garbled[at:])
-    _pos, _st, ch, p, st = path[i + 1]
-    return any(c == ch and (s2, p2) == (st, p) for c, s2, p2 in graph.get((state, at), ()))
-
-
 def _masked(
-    path: tuple[_Step, ...],
-    garbled: str,
-    auto: _Automaton,
-    graph: dict[tuple[int, int], list[_Proposal]],
-    model: CharModel,
-    left: str,
-    right: str,
-    keep_margin: float,
+    path: tuple[_Step, ...], searched: _Searched, keep_margin: float
 ) -> tuple[str, int, int]:
     """The path's text with each character the model did not clearly choose as
     U+FFFD, as the walker masks a doubtful fill; with the number masked and the
@@ -505,9 +486,21 @@ def _masked(
     have, masked more right characters than wrong ones on evaldev's Windows
     EUC-KR lines: 13 exact became 9.)
     """
+    garbled, auto, graph, model, left, right, _before = searched
     t3 = model.transition3
     marker = auto.marker
     chars = [step[2] for step in path]
+
+    def same_after(i: int, state: int) -> bool:
+        # Could the rest of the path follow step i had it left the reader in
+        # ``state``? A lost byte a character ends on is held as a lead, so
+        # characters that differ only there leave different states.
+        at = path[i][3]
+        if i + 1 == len(path):
+            return auto.ends(state, garbled[at:])
+        _pos, _st, ch, p, st = path[i + 1]
+        return any(c == ch and (s2, p2) == (st, p) for c, s2, p2 in graph.get((state, at), ()))
+
     padded = [left[-2:-1] or "\n", left[-1:] or "\n", *chars, right[:1] or "\n", "\n"]
     out: list[str] = []
     masked = guessed = 0
@@ -522,9 +515,7 @@ def _masked(
         rivals = [
             fit(alt)
             for alt, s2, p2 in graph[(state, pos)]
-            if alt != ch
-            and p2 == p
-            and (s2 == st or _same_after(path, i, s2, graph, auto, garbled))
+            if alt != ch and p2 == p and (s2 == st or same_after(i, s2))
         ]
         if rivals and mine - max(rivals) < keep_margin:
             out.append("\ufffd")

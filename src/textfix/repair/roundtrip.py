@@ -1508,7 +1508,7 @@ def propose(
 
 
 # A cut stream's lost bytes show as U+FFFD, or as "?" once saved in a legacy encoding.
-_CUT_MARKERS = "\ufffd?"
+CUT_MARKERS = "\ufffd?"
 # Nats a cut-stream reading pays per fullwidth character it assumes was folded to
 # ASCII later. A text that writes ASCII commas, cut a few characters before one
 # (变化里,然后), has two readings: the comma as written, or a fullwidth ，
@@ -1537,7 +1537,7 @@ def _runs(
     depend only on the codec, so UTF-8 read by GBK with U+FFFD, with ``?`` and by
     Windows shares them too. Nothing changes a run once it is made.
     """
-    extra = _CUT_MARKERS if damage.cut else ""
+    extra = CUT_MARKERS if damage.cut else ""
     utf8 = damage.source.is_utf8
     reading = damage.reading
     if shared is None:
@@ -1571,10 +1571,10 @@ def _variants(text: str, lo: int, hi: int, damage: Damage) -> Iterator[tuple[str
     chars = list(window)
     changed = False
     for pos, ch in enumerate(window):
-        if ch not in _CUT_MARKERS:
+        if ch not in CUT_MARKERS:
             continue
         for j in range(pos + 1, min(pos + 4, len(chars))):
-            if chars[j] in _FOLDABLE and chars[j] not in _CUT_MARKERS:
+            if chars[j] in _FOLDABLE and chars[j] not in CUT_MARKERS:
                 chars[j] = chr(ord(chars[j]) + 0xFEE0)
                 changed = True
     if changed:
